@@ -116,19 +116,23 @@ def scores(y_true, y_pred) -> dict:
 def main() -> None:
     train = pd.concat([benchmark_blocks(), corpus_blocks()], ignore_index=True)
     print(f"training blocks: {len(train)} ({train.boilerplate.sum()} boilerplate)")
-    oof = np.zeros(len(train), dtype=bool)
+    oof = np.zeros(len(train))
     for fit_idx, test_idx in GroupKFold(n_splits=5).split(train, groups=train.group):
         detector = BoilerplateDetector().fit(train.text.iloc[fit_idx].tolist(), train.boilerplate.iloc[fit_idx])
-        oof[test_idx] = detector.predict(train.text.iloc[test_idx].tolist())
-    print("cross-validated, grouped by page/article:", scores(train.boilerplate, oof))
+        oof[test_idx] = detector.predict_proba(train.text.iloc[test_idx].tolist())[:, 1]
+    grid = np.round(np.arange(0.2, 0.81, 0.05), 2)
+    threshold = max(grid, key=lambda t: (scores(train.boilerplate, oof > t)["f1"], -t))
+    print(f"threshold chosen by cross-validated F1: {threshold}")
+    print("cross-validated, grouped by page/article:", scores(train.boilerplate, oof > threshold))
     seeds = seed_blocks()
-    detector = BoilerplateDetector().fit(train.text.tolist(), train.boilerplate)
-    print("seed articles, held out:", scores(seeds.boilerplate, detector.predict(seeds.text.tolist())))
-    for text, truth, pred in zip(seeds.text, seeds.boilerplate, detector.predict(seeds.text.tolist())):
+    detector = BoilerplateDetector(threshold=threshold).fit(train.text.tolist(), train.boilerplate)
+    predicted = detector.predict(seeds.text.tolist())
+    print("seed articles, held out:", scores(seeds.boilerplate, predicted))
+    for text, truth, pred in zip(seeds.text, seeds.boilerplate, predicted):
         if truth != pred:
             print(f"  {'missed' if truth else 'false alarm'}: {text[:90]!r}")
     full = pd.concat([train, seeds], ignore_index=True)
-    BoilerplateDetector().fit(full.text.tolist(), full.boilerplate).save(RESOURCE)
+    BoilerplateDetector(threshold=threshold).fit(full.text.tolist(), full.boilerplate).save(RESOURCE)
     print(f"saved {RESOURCE}.npz/.json, trained on {len(full)} blocks")
 
 

@@ -28,6 +28,10 @@ _CHARS = HashingVectorizer(
 )
 _TOKEN = re.compile(r"\w+")
 _GLUED = re.compile(r"[a-z][A-Z]")
+_CREDIT = re.compile(
+    r"(getty( images)?|/afp|/reuters|/ap|\(photo[^)]*\)|\b(source|credit|photo|image)s?:\s*\S+.{0,40}|©.{0,40})\W*$",
+    re.IGNORECASE,
+)
 _STOPWORDS = frozenset(
     "the a an of to in and or is are was were be been has have had that this it its for on with as by "
     "at from but not they he she we you said says will would could".split()
@@ -41,11 +45,12 @@ LAYOUT_FEATURES = (
     "glued_words",
     "has_quote",
     "short",
+    "ends_with_credit",
 )
 
 
 def layout_features(texts: list[str]) -> np.ndarray:
-    """Cues that separate prose from page furniture, shape ``(n_texts, 8)``."""
+    """Cues that separate prose from page furniture, shape ``(n_texts, 9)``."""
     rows = []
     for text in texts:
         tokens = _TOKEN.findall(text)
@@ -60,6 +65,7 @@ def layout_features(texts: list[str]) -> np.ndarray:
                 min(len(_GLUED.findall(text)), 5) / 5,
                 float(any(q in text for q in '"“”')),
                 float(len(tokens) < 6),
+                float(bool(_CREDIT.search(text))),
             )
         )
     return np.asarray(rows, dtype=np.float64).reshape(len(texts), len(LAYOUT_FEATURES))

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from framing.config import MAX_ARTICLE_BYTES
-from framing.schema import ARTICLE_COLUMNS, FramingError
+from framing.schema import FramingWarning, ARTICLE_COLUMNS, FramingError
 
 MANIFEST = "manifest.csv"
 MANIFEST_COLUMNS = ("file", "outlet", "date", "title")
@@ -47,7 +47,7 @@ def read_articles(
     DataFrame with columns ``article_id, outlet, date, title, text, url, source``,
     one row per article; ``source`` is the file it came from.
     """
-    warn = warn or (lambda message: warnings.warn(message, stacklevel=3))
+    warn = warn or (lambda message: warnings.warn(message, FramingWarning, stacklevel=3))
     rows: list[dict] = []
     for path in map(Path, inputs):
         for item in _expand(path):

@@ -22,7 +22,7 @@ import pandas as pd
 from framing.config import CORPUS_PATH, LABELS_DIR, SEEDS_DIR
 from framing.frames import FrameScheme
 from framing.paragraphs import split_blocks
-from framing.schema import LABEL_KEY, FramingError, require_columns
+from framing.schema import FramingWarning, LABEL_KEY, FramingError, require_columns
 
 LABEL_COLUMNS = (*LABEL_KEY, "boilerplate", "frames")
 SEED_LABELS = "seeds.csv"
@@ -145,7 +145,7 @@ def attach_text(
         rows.append({**label, "outlet": article["outlet"], "title": article["title"], "text": blocks[index]})
     if missing:
         where = "" if corpus_found else f" (no corpus at {corpus}; using the labels whose text is in data/)"
-        warnings.warn(f"{missing} labels refer to articles that are not available{where}", stacklevel=2)
+        warnings.warn(f"{missing} labels refer to articles that are not available{where}", FramingWarning, stacklevel=2)
     return pd.DataFrame(rows)
 
 

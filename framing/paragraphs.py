@@ -81,8 +81,9 @@ def split_paragraphs(
             rows.append((art.article_id, art.outlet, art.date, art.title, index, block))
     paragraphs = pd.DataFrame(rows, columns=list(PARAGRAPH_COLUMNS))
     paragraphs["text_hash"] = [text_hash(t) for t in paragraphs["text"]]
+    is_headline = paragraphs["text"] == paragraphs["title"].map(lambda t: normalize_text(t or ""))
     paragraphs["is_boilerplate"] = (
-        detector.predict(paragraphs["text"].tolist()).astype(bool)
+        detector.predict(paragraphs["text"].tolist()).astype(bool) & ~is_headline.to_numpy()
         if len(paragraphs)
         else pd.Series(dtype=bool)
     )

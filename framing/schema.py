@@ -15,6 +15,10 @@ class FramingError(ValueError):
     """A problem with the user's input, reported as one line without a traceback."""
 
 
+class FramingWarning(UserWarning):
+    """Something the user should know, shown as one line by the CLI."""
+
+
 def require_columns(df: pd.DataFrame, columns: Sequence[str], *, step: str) -> None:
     """Raise :class:`FramingError` naming the missing columns of ``df``."""
     missing = [c for c in columns if c not in df.columns]

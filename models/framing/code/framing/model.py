@@ -1,0 +1,140 @@
+"""The frame classifier: one logistic regression per frame on paragraph embeddings.
+
+Each frame gets its own decision threshold, chosen on out-of-fold
+probabilities to maximise that frame's F1; a paragraph whose frames all fall
+below their thresholds carries none. The fitted state is plain arrays, saved
+as ``.npz`` plus JSON, so loading a model never runs pickled code.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+from sklearn.model_selection import GroupKFold, StratifiedKFold
+from sklearn.utils.validation import check_array, check_is_fitted
+
+from framing.schema import FramingError
+
+HEAD_ARRAYS = "head.npz"
+HEAD_META = "head.json"
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def best_threshold(y_true: np.ndarray, proba: np.ndarray) -> float:
+    """The probability cut that maximises F1 on ``(y_true, proba)``; 0.5 without positives."""
+    if y_true.sum() == 0:
+        return 0.5
+    candidates = np.unique(np.round(proba, 3))
+    candidates = candidates[(candidates > 0.02) & (candidates < 0.98)]
+    if len(candidates) == 0:
+        return 0.5
+    scores = [f1_score(y_true, proba >= t, zero_division=0) for t in candidates]
+    return float(candidates[int(np.argmax(scores))])
+
+
+class FrameClassifier(ClassifierMixin, BaseEstimator):
+    """Multi-label frame classifier on embeddings.
+
+    Parameters
+    ----------
+    C : float, inverse regularisation strength of each logistic regression.
+    class_weight : ``"balanced"`` or ``None``, weighting of the rare positives.
+    threshold_folds : int, folds of the out-of-fold predictions that set the
+        per-frame thresholds (grouped by article when ``groups`` is passed to fit).
+    random_state : int, seed of the folds when no groups are given.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_frames, n_features)
+    intercept_ : ndarray of shape (n_frames,)
+    thresholds_ : ndarray of shape (n_frames,)
+    """
+
+    def __init__(self, *, C: float = 1.0, class_weight: str | None = "balanced", threshold_folds: int = 5, random_state: int = 0):
+        self.C = C
+        self.class_weight = class_weight
+        self.threshold_folds = threshold_folds
+        self.random_state = random_state
+
+    def _fit_heads(self, X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        coef = np.zeros((Y.shape[1], X.shape[1]))
+        intercept = np.zeros(Y.shape[1])
+        for j in range(Y.shape[1]):
+            positives = Y[:, j].mean()
+            if positives in (0.0, 1.0):
+                intercept[j] = 20.0 if positives else -20.0
+                continue
+            head = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=2000)
+            head.fit(X, Y[:, j])
+            coef[j], intercept[j] = head.coef_[0], head.intercept_[0]
+        return coef, intercept
+
+    def fit(self, X, Y, groups=None) -> "FrameClassifier":
+        """Fit on embeddings ``X`` (n_samples, n_features) and indicators ``Y`` (n_samples, n_frames)."""
+        X = check_array(X, dtype=np.float64)
+        Y = check_array(Y, dtype=int, ensure_min_features=1)
+        if Y.shape[0] != X.shape[0]:
+            raise FramingError(f"X has {X.shape[0]} rows but Y has {Y.shape[0]}")
+        self.coef_, self.intercept_ = self._fit_heads(X, Y)
+        self.n_features_in_ = X.shape[1]
+        self.classes_ = np.arange(Y.shape[1])
+        oof = self._out_of_fold(X, Y, groups)
+        self.thresholds_ = np.array([best_threshold(Y[:, j], oof[:, j]) for j in range(Y.shape[1])])
+        return self
+
+    def _out_of_fold(self, X: np.ndarray, Y: np.ndarray, groups) -> np.ndarray:
+        oof = np.full(Y.shape, 0.5)
+        if groups is not None and len(set(groups)) >= self.threshold_folds:
+            splits = GroupKFold(n_splits=self.threshold_folds).split(X, groups=groups)
+        else:
+            strata = Y.argmax(axis=1) * Y.any(axis=1)
+            if np.bincount(strata).min() < self.threshold_folds:
+                strata = np.zeros(len(Y), dtype=int)
+            splits = StratifiedKFold(self.threshold_folds, shuffle=True, random_state=self.random_state).split(X, strata)
+        for fit_idx, test_idx in splits:
+            coef, intercept = self._fit_heads(X[fit_idx], Y[fit_idx])
+            oof[test_idx] = sigmoid(X[test_idx] @ coef.T + intercept)
+        return oof
+
+    def decision_function(self, X) -> np.ndarray:
+        check_is_fitted(self, "coef_")
+        X = check_array(X, dtype=np.float64)
+        if X.shape[1] != self.n_features_in_:
+            raise FramingError(f"X has {X.shape[1]} features, but the classifier expects {self.n_features_in_}")
+        return X @ self.coef_.T + self.intercept_
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Probability of each frame, shape ``(n_samples, n_frames)``."""
+        return sigmoid(self.decision_function(X))
+
+    def predict(self, X) -> np.ndarray:
+        """Frame indicators, shape ``(n_samples, n_frames)``; all zero means none."""
+        return (self.predict_proba(X) >= self.thresholds_).astype(int)
+
+    def save(self, directory: Path, **meta) -> None:
+        """Write the arrays to ``head.npz`` and parameters plus ``meta`` to ``head.json``."""
+        check_is_fitted(self, "coef_")
+        directory.mkdir(parents=True, exist_ok=True)
+        np.savez(directory / HEAD_ARRAYS, coef=self.coef_, intercept=self.intercept_, thresholds=self.thresholds_)
+        (directory / HEAD_META).write_text(json.dumps({"params": self.get_params(), **meta}, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, directory: Path) -> tuple["FrameClassifier", dict]:
+        """The classifier saved in ``directory`` and the metadata saved with it."""
+        meta = json.loads((directory / HEAD_META).read_text())
+        with np.load(directory / HEAD_ARRAYS, allow_pickle=False) as arrays:
+            model = cls(**meta.pop("params"))
+            model.coef_ = arrays["coef"]
+            model.intercept_ = arrays["intercept"]
+            model.thresholds_ = arrays["thresholds"]
+        model.n_features_in_ = model.coef_.shape[1]
+        model.classes_ = np.arange(model.coef_.shape[0])
+        return model, meta

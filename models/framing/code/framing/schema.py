@@ -1,0 +1,25 @@
+"""Column contracts of the DataFrames that flow between stages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+ARTICLE_COLUMNS = ("article_id", "outlet", "date", "title", "text")
+PARAGRAPH_COLUMNS = ("article_id", "outlet", "date", "title", "paragraph_index", "text")
+LABEL_KEY = ("article_id", "paragraph_index", "text_hash")
+
+
+class FramingError(ValueError):
+    """A problem with the user's input, reported as one line without a traceback."""
+
+
+def require_columns(df: pd.DataFrame, columns: Sequence[str], *, step: str) -> None:
+    """Raise :class:`FramingError` naming the missing columns of ``df``."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise FramingError(
+            f"{step} expected columns {sorted(columns)} but found {sorted(df.columns)}; "
+            f"missing {missing}."
+        )

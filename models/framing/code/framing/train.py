@@ -1,0 +1,188 @@
+"""Train the frame classifier on the labelled paragraphs, evaluate it, track it in mlflow.
+
+Evaluation is cross-validation grouped by article on the train/dev articles
+(paragraphs of one article never straddle folds), plus the held-back test
+articles of ``data/labels/split.csv`` when there are any. The shipped model is
+then fit on all train/dev paragraphs.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import precision_recall_fscore_support
+from sklearn.model_selection import GroupKFold
+
+from framing import config
+from framing.embed import Embedder
+from framing.frames import FrameScheme
+from framing.labels import attach_text, frame_matrix, label_files, load_label_files
+from framing.model import FrameClassifier
+from framing.schema import FramingError
+
+SPLIT_FILE = config.LABELS_DIR / "split.csv"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What a training run depends on; ``to_dict()`` is logged as the run's parameters."""
+
+    codebook: Path = config.CODEBOOK_PATH
+    labels: tuple[Path, ...] = ()
+    corpus: Path = config.CORPUS_PATH
+    embedder: str = config.DEFAULT_EMBEDDER
+    C: float = 1.0
+    class_weight: str | None = "balanced"
+    folds: int = 5
+    seed: int = 0
+
+    def __post_init__(self):
+        if not self.C > 0:
+            raise FramingError(f"The 'C' parameter must be a positive number. Got {self.C!r} instead.")
+        if self.folds < 2:
+            raise FramingError(f"The 'folds' parameter must be at least 2. Got {self.folds!r} instead.")
+        if self.class_weight not in ("balanced", None):
+            raise FramingError(f"The 'class_weight' parameter must be 'balanced' or None. Got {self.class_weight!r}.")
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["labels"] = ",".join(str(p) for p in (self.labels or label_files()))
+        return {k: str(v) for k, v in out.items()}
+
+
+@dataclass
+class TrainResult:
+    run_id: str | None
+    metrics: dict[str, float]
+    per_frame: pd.DataFrame
+    model_dir: Path
+    n_paragraphs: int
+    n_articles: int
+    registered_version: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def load_training_data(cfg: TrainConfig, scheme: FrameScheme) -> pd.DataFrame:
+    """Labelled news paragraphs with text, ``split`` and frame lists; boilerplate removed."""
+    labels = load_label_files(cfg.labels or None, scheme)
+    labels = labels[~labels["boilerplate"]]
+    table = attach_text(labels, corpus=cfg.corpus)
+    if table.empty:
+        raise FramingError("no labelled paragraphs with text are available to train on")
+    splits = pd.read_csv(SPLIT_FILE, dtype=str) if SPLIT_FILE.exists() else pd.DataFrame(columns=["article_id", "split"])
+    table = table.merge(splits, on="article_id", how="left")
+    table["split"] = table["split"].fillna("train")
+    return table.reset_index(drop=True)
+
+
+def per_frame_scores(Y: np.ndarray, P: np.ndarray, names: list[str]) -> pd.DataFrame:
+    p, r, f, s = precision_recall_fscore_support(Y, P, average=None, zero_division=0)
+    return pd.DataFrame({"frame": names, "precision": p, "recall": r, "f1": f, "support": s})
+
+
+def cross_validate(X, Y, groups, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold predictions and probabilities, folds grouped by article."""
+    folds = min(cfg.folds, len(set(groups)))
+    if folds < 2:
+        raise FramingError("cross-validation needs labelled paragraphs from at least two articles")
+    pred, proba = np.zeros_like(Y), np.zeros(Y.shape)
+    for fit_idx, test_idx in GroupKFold(n_splits=folds).split(X, groups=groups):
+        model = make_classifier(cfg).fit(X[fit_idx], Y[fit_idx], groups=groups[fit_idx])
+        proba[test_idx] = model.predict_proba(X[test_idx])
+        pred[test_idx] = model.predict(X[test_idx])
+    return pred, proba
+
+
+def make_classifier(cfg: TrainConfig) -> FrameClassifier:
+    return FrameClassifier(C=cfg.C, class_weight=cfg.class_weight, random_state=cfg.seed)
+
+
+def pr_figure(Y: np.ndarray, proba: np.ndarray, names: list[str]):
+    """Per-frame precision-recall curves of the out-of-fold probabilities."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import PrecisionRecallDisplay
+
+    fig, ax = plt.subplots(figsize=(6, 5))
+    for j, name in enumerate(names):
+        if Y[:, j].any():
+            PrecisionRecallDisplay.from_predictions(Y[:, j], proba[:, j], name=name, ax=ax)
+    ax.set_title("Cross-validated precision-recall per frame")
+    return fig
+
+
+def train(
+    cfg: TrainConfig = TrainConfig(),
+    *,
+    output: Path = config.MODEL_DIR,
+    tracking_uri: str | None = None,
+    register: bool = True,
+    progress: bool = False,
+) -> TrainResult:
+    """Cross-validate, fit and save the frame model; log everything as one mlflow run."""
+    from framing import tracking
+
+    scheme = FrameScheme.load(cfg.codebook)
+    embedder = Embedder(cfg.embedder)
+    data = load_training_data(cfg, scheme)
+    X_all = embedder.encode(data["text"].tolist(), progress=progress)
+    Y_all = frame_matrix(data["frames"], scheme.names)
+    is_train = (data["split"] != "test").to_numpy()
+    X, Y, groups = X_all[is_train], Y_all[is_train], data.loc[is_train, "article_id"].to_numpy()
+
+    started = time.perf_counter()
+    pred, proba = cross_validate(X, Y, groups, cfg)
+    cv_seconds = time.perf_counter() - started
+    scores = per_frame_scores(Y, pred, scheme.names)
+    metrics = {"cv_macro_f1": float(scores["f1"].mean())}
+    for row in scores.itertuples():
+        metrics |= {f"cv_{row.frame}_{m}": float(getattr(row, m)) for m in ("precision", "recall", "f1")}
+
+    started = time.perf_counter()
+    model = make_classifier(cfg).fit(X, Y, groups=groups)
+    metrics["fit_seconds"] = time.perf_counter() - started
+    metrics["cv_seconds"] = cv_seconds
+    if (~is_train).any():
+        test = per_frame_scores(Y_all[~is_train], model.predict(X_all[~is_train]), scheme.names)
+        metrics["test_macro_f1"] = float(test["f1"].mean())
+        metrics |= {f"test_{r.frame}_f1": float(r.f1) for r in test.itertuples()}
+
+    keys = data[["article_id", "paragraph_index", "text_hash", "split"]].assign(
+        frames=[";".join(f) for f in data["frames"]]
+    )
+    with tracking.run("train", tracking_uri=tracking_uri, tags={"codebook": scheme.name}) as mlflow:
+        digest = tracking.log_dataset(mlflow, keys, name="framing-labels")
+        mlflow.log_params(cfg.to_dict() | {"n_paragraphs": int(is_train.sum()), "n_articles": len(set(groups))})
+        mlflow.log_metrics(metrics)
+        mlflow.log_figure(pr_figure(Y, proba, scheme.names), "precision_recall.png")
+        mlflow.log_table(scores, "per_frame_cv.json")
+        run_id = mlflow.active_run().info.run_id
+        with tempfile.TemporaryDirectory() as tmp:
+            head = Path(tmp) / "head"
+            model.save(
+                head,
+                frames=scheme.names,
+                codebook=scheme.name,
+                embedder=embedder.identity,
+                data_digest=digest,
+                run_id=run_id,
+                metrics={k: round(v, 4) for k, v in metrics.items()},
+            )
+            tracking.save_pyfunc(head, output)
+        version = tracking.log_and_register(mlflow, output, register=register)
+    return TrainResult(
+        run_id=run_id,
+        metrics=metrics,
+        per_frame=scores,
+        model_dir=output,
+        n_paragraphs=int(is_train.sum()),
+        n_articles=len(set(groups)),
+        registered_version=version,
+    )
