@@ -42,14 +42,22 @@ def _paragraphs(inputs: list[Path], skip_bad: bool):
     return split_paragraphs(articles)
 
 
-def _score(inputs: list[Path], model: str, skip_bad: bool, tracking_uri: str | None = None):
-    from framing.score import score_paragraphs
+def _load(model: str, tracking_uri: str | None = None):
+    """The pyfunc model, embedding through the project's cache so nothing is embedded twice."""
+    import os
+
     from framing.tracking import load_model
 
-    paragraphs = _paragraphs(inputs, skip_bad)
+    os.environ.setdefault("FRAMING_CACHE_DIR", str(config.CACHE_DIR))
     with console.status("loading model"):
-        loaded = load_model(model, tracking_uri=tracking_uri)
-    return score_paragraphs(paragraphs, loaded)
+        return load_model(model, tracking_uri=tracking_uri)
+
+
+def _score(inputs: list[Path], model: str, skip_bad: bool, tracking_uri: str | None = None):
+    from framing.score import score_paragraphs
+
+    paragraphs = _paragraphs(inputs, skip_bad)
+    return score_paragraphs(paragraphs, _load(model, tracking_uri))
 
 
 @app.command("score")
@@ -124,6 +132,76 @@ def train_cli(
         Console().print(f"test macro-F1 {result.metrics['test_macro_f1']:.3f}")
     registered = f", registered framing version {result.registered_version}" if result.registered_version else ""
     Console().print(f"mlflow run {result.run_id}{registered}; model saved to {result.model_dir}")
+
+
+annotate_app = typer.Typer(help="Grow the labelled set: export uncertain paragraphs, import filled labels, measure agreement.", no_args_is_help=True)
+app.add_typer(annotate_app, name="annotate")
+
+
+@annotate_app.command("export")
+def annotate_export_cli(
+    inputs: list[Path] = Inputs,
+    output: Path = typer.Option(Path("annotation/batch.csv"), "--output", "-o", help="CSV to fill in; the Label Studio files are written beside it."),
+    n: int = typer.Option(100, "--n", "-n", min=1, help="How many paragraphs to pick."),
+    model: str = ModelOpt,
+    skip_bad: bool = SkipBad,
+):
+    """Pick the paragraphs of INPUTS the model is least sure about, spread across outlets, for labelling."""
+    from framing.annotate import export_batch, pick_uncertain
+    from framing.frames import FrameScheme
+    from framing.labels import load_label_files
+
+    from framing.score import score_paragraphs
+
+    paragraphs = _paragraphs(inputs, skip_bad)
+    loaded = _load(model)
+    scored = score_paragraphs(paragraphs, loaded).assign(
+        title=paragraphs["title"].to_numpy(), text_hash=paragraphs["text_hash"].to_numpy()
+    )
+    labelled = load_label_files()
+    exclude = set(zip(labelled.article_id, labelled.paragraph_index))
+    picked = pick_uncertain(scored, n, thresholds=loaded.unwrap_python_model().classifier.thresholds_, exclude=exclude)
+    files = export_batch(picked, output, FrameScheme.load())
+    console.print(f"{len(picked)} paragraphs from {picked['outlet'].nunique()} outlets:")
+    for kind, path in files.items():
+        console.print(f"  {kind}: {path}")
+
+
+@annotate_app.command("import")
+def annotate_import_cli(
+    filled: Path = typer.Argument(..., help="A filled export CSV or a Label Studio JSON export.", show_default=False),
+    target: Path = typer.Option(config.LABELS_DIR / "annotated.csv", "--into", help="Label file to add the labels to."),
+    codebook: Path = typer.Option(config.CODEBOOK_PATH, help="Frame scheme the labels must use."),
+):
+    """Read labels back into the labelled set, checking frame names and text hashes."""
+    from framing.annotate import import_labels
+    from framing.frames import FrameScheme
+
+    total = import_labels(filled, target, scheme=FrameScheme.load(codebook), labels_dir=config.LABELS_DIR)
+    console.print(f"{target} now holds {total} labels")
+
+
+@annotate_app.command("agreement")
+def annotate_agreement_cli(
+    a: Path = typer.Argument(..., help="First label file.", show_default=False),
+    b: Path = typer.Argument(..., help="Second label file, labelled independently.", show_default=False),
+    codebook: Path = typer.Option(config.CODEBOOK_PATH, help="Frame scheme of both files."),
+):
+    """Per-frame Cohen's kappa and F1 between two label files on the paragraphs they share."""
+    from rich.table import Table
+
+    from framing.annotate import agreement
+    from framing.frames import FrameScheme
+    from framing.labels import read_label_file
+
+    scheme = FrameScheme.load(codebook)
+    scores = agreement(read_label_file(a, scheme), read_label_file(b, scheme), scheme.names)
+    table = Table(title=f"agreement of {b.name} with {a.name}")
+    for column in scores.columns:
+        table.add_column(column, justify="left" if column == "frame" else "right")
+    for row in scores.itertuples(index=False):
+        table.add_row(row.frame, str(row.n), str(row.positives_a), str(row.positives_b), f"{row.kappa:.3f}", f"{row.f1:.3f}")
+    Console().print(table)
 
 
 def _show_warning(message, category, *args, **kwargs) -> None:

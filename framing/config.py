@@ -10,6 +10,8 @@ DATA_DIR = PROJ_ROOT / "data"
 SEEDS_DIR = DATA_DIR / "seeds"
 LABELS_DIR = DATA_DIR / "labels"
 CODEBOOK_PATH = DATA_DIR / "codebook.yaml"
+SPLIT_PATH = DATA_DIR / "split.csv"
+"""Which labelled articles are train/dev and which are the held-back test part."""
 CACHE_DIR = Path(os.environ.get("FRAMING_CACHE_DIR", DATA_DIR / "cache"))
 MODELS_DIR = PROJ_ROOT / "models"
 MODEL_DIR = MODELS_DIR / "framing"

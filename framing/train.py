@@ -2,7 +2,7 @@
 
 Evaluation is cross-validation grouped by article on the train/dev articles
 (paragraphs of one article never straddle folds), plus the held-back test
-articles of ``data/labels/split.csv`` when there are any. The shipped model is
+articles of ``data/split.csv`` when there are any. The shipped model is
 then fit on all train/dev paragraphs.
 """
 
@@ -25,7 +25,6 @@ from framing.labels import attach_text, frame_matrix, label_files, load_label_fi
 from framing.model import FrameClassifier
 from framing.schema import FramingError
 
-SPLIT_FILE = config.LABELS_DIR / "split.csv"
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,7 @@ def load_training_data(cfg: TrainConfig, scheme: FrameScheme) -> pd.DataFrame:
     table = attach_text(labels, corpus=cfg.corpus)
     if table.empty:
         raise FramingError("no labelled paragraphs with text are available to train on")
-    splits = pd.read_csv(SPLIT_FILE, dtype=str) if SPLIT_FILE.exists() else pd.DataFrame(columns=["article_id", "split"])
+    splits = pd.read_csv(config.SPLIT_PATH, dtype=str) if config.SPLIT_PATH.exists() else pd.DataFrame(columns=["article_id", "split"])
     table = table.merge(splits, on="article_id", how="left")
     table["split"] = table["split"].fillna("train")
     return table.reset_index(drop=True)
