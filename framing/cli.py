@@ -134,6 +134,47 @@ def train_cli(
     Console().print(f"mlflow run {result.run_id}{registered}; model saved to {result.model_dir}")
 
 
+@app.command("experiment")
+def experiment_cli(
+    config_path: Path = typer.Argument(..., metavar="CONFIG", help="Experiment YAML, e.g. experiments/frames.yaml.", show_default=False),
+    save_winner: bool = typer.Option(True, help="Ship the winner to models/framing and register it as framing@champion."),
+    output: Path = typer.Option(config.MODEL_DIR, "--output", "-o", help="Where the winner's pyfunc model is written."),
+    tracking_uri: str = TrackingOpt,
+):
+    """Run every variant of CONFIG as an mlflow run, print the comparison, and ship the winner."""
+    from rich.table import Table
+
+    from framing.experiment import ExperimentConfig, run_experiment
+    from framing.frames import FrameScheme
+
+    cfg = ExperimentConfig.load(config_path)
+    frames = list(cfg.frames) or FrameScheme.load(cfg.codebook).names
+
+    def announce(row: dict) -> None:
+        console.print(f"  {row['variant']}: dev macro-F1 {row['dev_macro_f1']:.3f} ± {row['dev_macro_f1_std']:.3f}")
+
+    console.print(f"experiment {cfg.name}: {len(cfg.variants)} variants, {cfg.folds}-fold CV by article")
+    result = run_experiment(cfg, tracking_uri=tracking_uri, save_winner=save_winner, output=output, on_variant=announce)
+    table = Table(title=f"experiment {cfg.name} (dev = grouped CV on train/dev articles)")
+    for column in ("variant", "macro-F1", *(f[:12] for f in frames), "max ECE", "train s", "para/s"):
+        table.add_column(column, justify="left" if column == "variant" else "right")
+    for row in result.table.sort_values("dev_macro_f1", ascending=False).itertuples():
+        r = row._asdict()
+        table.add_row(
+            row.variant + (" *" if row.variant == result.winner else ""),
+            f"{row.dev_macro_f1:.3f} ± {row.dev_macro_f1_std:.3f}",
+            *(f"{r[f'dev_{f}_f1']:.3f}" for f in frames),
+            f"{row.dev_max_ece:.3f}",
+            f"{row.train_seconds:.1f}",
+            f"{row.scoring_paragraphs_per_second:.0f}",
+        )
+    Console().print(table)
+    if result.winner:
+        shown = ", ".join(f"{k.removeprefix('test_')} {v:.3f}" for k, v in result.test_metrics.items() if k.endswith("f1"))
+        Console().print(f"winner (highest dev macro-F1): {result.winner}; test: {shown or 'no test articles'}")
+        Console().print(f"saved to {output} and registered as framing@champion")
+
+
 annotate_app = typer.Typer(help="Grow the labelled set: export uncertain paragraphs, import filled labels, measure agreement.", no_args_is_help=True)
 app.add_typer(annotate_app, name="annotate")
 
@@ -146,7 +187,12 @@ def annotate_export_cli(
     model: str = ModelOpt,
     skip_bad: bool = SkipBad,
 ):
-    """Pick the paragraphs of INPUTS the model is least sure about, spread across outlets, for labelling."""
+    """Pick the paragraphs of INPUTS the model is least sure about, spread across outlets, for labelling.
+
+    Paragraphs already labelled and articles of the held-back test part are never picked.
+    """
+    import pandas as pd
+
     from framing.annotate import export_batch, pick_uncertain
     from framing.frames import FrameScheme
     from framing.labels import load_label_files
@@ -160,6 +206,10 @@ def annotate_export_cli(
     )
     labelled = load_label_files()
     exclude = set(zip(labelled.article_id, labelled.paragraph_index))
+    if config.SPLIT_PATH.exists():
+        split = pd.read_csv(config.SPLIT_PATH, dtype=str)
+        held_back = set(split.loc[split["split"] == "test", "article_id"])
+        scored = scored[~scored["article_id"].isin(held_back)]
     picked = pick_uncertain(scored, n, thresholds=loaded.unwrap_python_model().classifier.thresholds_, exclude=exclude)
     files = export_batch(picked, output, FrameScheme.load())
     console.print(f"{len(picked)} paragraphs from {picked['outlet'].nunique()} outlets:")

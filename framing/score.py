@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from framing.features import CONTEXT_COLUMNS, with_neighbours
 from framing.schema import FramingError, require_columns
 
 OUTPUT_COLUMNS = ("article_id", "outlet", "date", "paragraph_index", "text")
@@ -29,7 +30,9 @@ def score_paragraphs(paragraphs: pd.DataFrame, model) -> pd.DataFrame:
     those, or ``"none"``).
     """
     require_columns(paragraphs, OUTPUT_COLUMNS, step="score")
-    out = model.predict(paragraphs[["text"]].reset_index(drop=True))
+    framed = with_neighbours(paragraphs)
+    columns = [c for c in ("text", *CONTEXT_COLUMNS) if c in framed.columns]
+    out = model.predict(framed[columns].reset_index(drop=True))
     frames = [c for c in out.columns if c != "frames"]
     scored = paragraphs[list(OUTPUT_COLUMNS)].reset_index(drop=True).join(out)
     proba = scored[frames].to_numpy()

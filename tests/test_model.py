@@ -23,7 +23,7 @@ def test_unfitted_classifier_refuses_to_predict():
 
 def test_clone_and_get_params_follow_scikit_learn():
     model = FrameClassifier(C=0.5, class_weight=None)
-    assert clone(model).get_params() == {"C": 0.5, "class_weight": None, "threshold_folds": 5, "random_state": 0}
+    assert clone(model).get_params() == {"C": 0.5, "class_weight": None, "threshold_folds": 5, "calibrate": True, "random_state": 0}
 
 
 def test_frame_without_positives_is_never_predicted():

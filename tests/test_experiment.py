@@ -1,0 +1,84 @@
+import re
+
+import mlflow
+import pytest
+
+from framing import config
+from framing.experiment import ExperimentConfig, choose_winner, expected_calibration_error, run_experiment
+from framing.schema import FramingError
+
+SEEDS = config.LABELS_DIR / "seeds.csv"
+
+
+def write_config(tmp_path, body: str):
+    path = tmp_path / "exp.yaml"
+    path.write_text(body)
+    return path
+
+
+TWO_VARIANTS = f"""
+name: tiny
+labels: [{SEEDS}]
+folds: 2
+variants:
+  - name: tfidf
+    kind: tfidf
+  - name: minilm
+    kind: embedding
+"""
+
+
+def test_two_variant_experiment_logs_two_runs_and_ships_the_winner(tmp_path, tracking_uri):
+    cfg = ExperimentConfig.load(write_config(tmp_path, TWO_VARIANTS))
+    result = run_experiment(cfg, tracking_uri=tracking_uri, output=tmp_path / "model")
+    assert list(result.table.variant) == ["tfidf", "minilm"]
+    assert {"dev_macro_f1", "dev_macro_f1_std", "dev_max_ece", "train_seconds", "scoring_paragraphs_per_second"} <= set(result.table.columns)
+    mlflow.set_tracking_uri(tracking_uri)
+    runs = mlflow.search_runs(experiment_names=["experiment-tiny"])
+    assert set(runs["tags.mlflow.runName"]) == {"tfidf", "minilm", "champion-minilm"}
+    assert result.winner == "minilm"  # the only exportable variant
+    assert (tmp_path / "model" / "MLmodel").exists()
+    champion = mlflow.MlflowClient().get_model_version_by_alias("framing", "champion")
+    assert mlflow.get_run(champion.run_id).data.params["variant"] == "minilm"
+
+
+def test_misspelled_frame_in_config_is_a_clear_error(tmp_path):
+    path = write_config(tmp_path, TWO_VARIANTS + "frames: [securty_risk]\n")
+    with pytest.raises(FramingError, match=re.escape("frames: unknown frame 'securty_risk'")):
+        ExperimentConfig.load(path)
+
+
+def test_unknown_embedder_in_config_is_a_clear_error(tmp_path):
+    path = write_config(tmp_path, TWO_VARIANTS.replace("kind: embedding", "kind: embedding\n    embedder: mini-lm-typo"))
+    with pytest.raises(FramingError, match=re.escape("variant 'minilm': unknown embedding model 'mini-lm-typo'")):
+        ExperimentConfig.load(path)
+
+
+def test_missing_corpus_in_config_is_a_clear_error(tmp_path):
+    path = write_config(tmp_path, TWO_VARIANTS + f"corpus: {tmp_path / 'nope.jsonl'}\n")
+    with pytest.raises(FramingError, match=re.escape(f"corpus not found at {tmp_path / 'nope.jsonl'}")):
+        ExperimentConfig.load(path)
+
+
+def test_unknown_variant_kind_is_a_clear_error(tmp_path):
+    path = write_config(tmp_path, TWO_VARIANTS.replace("kind: tfidf", "kind: bert"))
+    with pytest.raises(FramingError, match="unknown kind 'bert'"):
+        ExperimentConfig.load(path)
+
+
+def test_winner_rule_is_highest_dev_macro_f1_among_exportable():
+    import pandas as pd
+
+    table = pd.DataFrame({
+        "variant": ["a", "b", "c"], "exportable": [True, True, False],
+        "dev_macro_f1": [0.7, 0.8, 0.9], "scoring_paragraphs_per_second": [10, 5, 100],
+    })
+    assert choose_winner(table) == "b"
+
+
+def test_expected_calibration_error_of_perfect_and_overconfident_probabilities():
+    import numpy as np
+
+    y = np.array([0, 0, 1, 1])
+    assert expected_calibration_error(y, np.array([0.0, 0.0, 1.0, 1.0])) == 0.0
+    assert expected_calibration_error(y, np.array([0.95, 0.95, 0.95, 0.95])) == pytest.approx(0.45)
