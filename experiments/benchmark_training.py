@@ -1,0 +1,55 @@
+"""How long training takes on 1,500 labelled paragraphs with cached embeddings (target: < 60 s).
+
+Prints wall-clock seconds for (1) reading labels and cached embeddings, (2) fitting the shipped
+classifier (per-frame heads, out-of-fold thresholds, calibration) and (3) the whole `framing train`
+path (5-fold grouped CV, final fit, mlflow run, saved model), each with its ratio to a baseline run in
+the same process: a plain one-vs-rest LogisticRegression on the same matrix.
+
+Run: .venv/bin/python experiments/benchmark_training.py
+"""
+
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+
+from framing.embed import Embedder
+from framing.features import paragraph_features
+from framing.frames import FrameScheme
+from framing.labels import frame_matrix
+from framing.model import FrameClassifier
+from framing.train import TrainConfig, load_training_data, train
+
+
+def timed(fn):
+    started = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - started
+
+
+def main(n: int = 1500) -> None:
+    scheme = FrameScheme.load()
+    cfg = TrainConfig(context=True)
+    data = load_training_data(cfg, scheme).head(n)
+    embedder = Embedder()
+    paragraph_features(embedder, data, context=True)  # warm the cache: the benchmark is about training
+    X, load_s = timed(lambda: paragraph_features(embedder, data, context=True))
+    Y = frame_matrix(data["frames"], scheme.names)
+    groups = data["article_id"].to_numpy()
+    _, baseline_s = timed(lambda: OneVsRestClassifier(LogisticRegression(max_iter=2000)).fit(X, Y))
+    _, fit_s = timed(lambda: FrameClassifier().fit(X, Y, groups=groups))
+    with tempfile.TemporaryDirectory() as tmp:
+        uri = f"sqlite:///{Path(tmp) / 'mlflow.db'}"
+        _, train_s = timed(lambda: train(cfg, output=Path(tmp) / "model", tracking_uri=uri, register=False))
+    print(f"{len(data)} paragraphs, {X.shape[1]} features")
+    print(f"baseline OvR logistic regression fit: {baseline_s:6.1f} s  (1.0x)")
+    print(f"cached embeddings lookup:            {load_s:6.1f} s  ({load_s / baseline_s:.1f}x)")
+    print(f"FrameClassifier.fit:                 {fit_s:6.1f} s  ({fit_s / baseline_s:.1f}x)")
+    print(f"whole train (CV + fit + mlflow):     {train_s:6.1f} s  ({train_s / baseline_s:.1f}x)  target < 60 s")
+
+
+if __name__ == "__main__":
+    main()
