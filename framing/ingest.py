@@ -188,9 +188,9 @@ def _read_html(path: Path, meta: dict) -> dict:
     if not body:
         raise FramingError(f"{path}: no article text found in the page")
     found = trafilatura.extract_metadata(html)
-    outlet = meta.get("outlet") or (found.sitename if found else None)
+    outlet = meta.get("outlet") or (found.sitename if found else None) or _domain(found.url if found else None)
     if not outlet:
-        raise FramingError(f"{path}: no outlet; the page names no site, list it in a {MANIFEST}")
+        raise FramingError(f"{path}: no outlet; the page names neither its site nor its address, list it in a {MANIFEST}")
     return {
         "article_id": meta.get("article_id") or path.name.split(".")[0],
         "outlet": outlet,
@@ -200,6 +200,14 @@ def _read_html(path: Path, meta: dict) -> dict:
         "text": "\n\n".join(line for line in body.splitlines() if line.strip()),
         "source": str(path),
     }
+
+
+def _domain(url: str | None) -> str | None:
+    """``www.example.com`` from a page's own address, as an outlet of last resort."""
+    from urllib.parse import urlparse
+
+    host = urlparse(url or "").hostname
+    return host.removeprefix("www.") if host else None
 
 
 def read_bytes(path: Path) -> bytes:

@@ -115,3 +115,10 @@ def test_gzipped_benchmark_page_is_read(tmp_path):
     shutil.copy(page, tmp_path / page.name)
     articles = read_articles([tmp_path / page.name])
     assert len(articles) == 1 and articles.text[0].count("\n\n") >= 3
+
+
+def test_html_page_without_site_name_takes_its_domain_as_outlet(tmp_path):
+    body = "".join(f"<p>Paragraph {i} of a story about data privacy rules, long enough to be kept as article text.</p>" for i in range(6))
+    page = f"<html><head><link rel='canonical' href='https://www.example.org/news/1'><title>Story</title></head><body><article>{body}</article></body></html>"
+    (tmp_path / "story.html").write_text(page)
+    assert read_articles([tmp_path / "story.html"]).outlet.tolist() == ["example.org"]
