@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 from sklearn.metrics import f1_score
 from sklearn.model_selection import GroupKFold
 
@@ -27,7 +26,7 @@ from framing.features import paragraph_features
 from framing.frames import FrameScheme
 from framing.labels import frame_matrix
 from framing.model import FrameClassifier, sigmoid
-from framing.schema import FramingError
+from framing.schema import FramingError, read_yaml
 
 KINDS = ("embedding", "tfidf", "zero_shot", "setfit")
 SPEED_SAMPLE = 128
@@ -77,12 +76,7 @@ class ExperimentConfig:
     def load(cls, path: str | Path) -> "ExperimentConfig":
         """Read and validate ``path``; every mistake is one clear :class:`FramingError`."""
         path = Path(path)
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise FramingError(f"{path}: experiment config not found") from None
-        except yaml.YAMLError as err:
-            raise FramingError(f"{path}: not valid YAML ({err.__class__.__name__})") from None
+        raw = read_yaml(path, "experiment config")
         if not isinstance(raw, dict) or not raw.get("variants"):
             raise FramingError(f"{path}: an experiment config needs a list of 'variants'")
         known = {f.name for f in fields(cls)}
