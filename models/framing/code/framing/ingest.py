@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from framing.config import MAX_ARTICLE_BYTES
-from framing.schema import ARTICLE_COLUMNS, FramingError
+from framing.schema import FramingWarning, ARTICLE_COLUMNS, FramingError
 
 MANIFEST = "manifest.csv"
 MANIFEST_COLUMNS = ("file", "outlet", "date", "title")
@@ -47,7 +47,7 @@ def read_articles(
     DataFrame with columns ``article_id, outlet, date, title, text, url, source``,
     one row per article; ``source`` is the file it came from.
     """
-    warn = warn or (lambda message: warnings.warn(message, stacklevel=3))
+    warn = warn or (lambda message: warnings.warn(message, FramingWarning, stacklevel=3))
     rows: list[dict] = []
     for path in map(Path, inputs):
         for item in _expand(path):
@@ -188,9 +188,9 @@ def _read_html(path: Path, meta: dict) -> dict:
     if not body:
         raise FramingError(f"{path}: no article text found in the page")
     found = trafilatura.extract_metadata(html)
-    outlet = meta.get("outlet") or (found.sitename if found else None)
+    outlet = meta.get("outlet") or (found.sitename if found else None) or _domain(found.url if found else None)
     if not outlet:
-        raise FramingError(f"{path}: no outlet; the page names no site, list it in a {MANIFEST}")
+        raise FramingError(f"{path}: no outlet; the page names neither its site nor its address, list it in a {MANIFEST}")
     return {
         "article_id": meta.get("article_id") or path.name.split(".")[0],
         "outlet": outlet,
@@ -200,6 +200,14 @@ def _read_html(path: Path, meta: dict) -> dict:
         "text": "\n\n".join(line for line in body.splitlines() if line.strip()),
         "source": str(path),
     }
+
+
+def _domain(url: str | None) -> str | None:
+    """``www.example.com`` from a page's own address, as an outlet of last resort."""
+    from urllib.parse import urlparse
+
+    host = urlparse(url or "").hostname
+    return host.removeprefix("www.") if host else None
 
 
 def read_bytes(path: Path) -> bytes:

@@ -21,8 +21,8 @@ import pandas as pd
 
 from framing.config import CORPUS_PATH, LABELS_DIR, SEEDS_DIR
 from framing.frames import FrameScheme
-from framing.paragraphs import split_blocks
-from framing.schema import LABEL_KEY, FramingError, require_columns
+from framing.paragraphs import split_blocks, text_hash
+from framing.schema import FramingWarning, LABEL_KEY, FramingError, require_columns
 
 LABEL_COLUMNS = (*LABEL_KEY, "boilerplate", "frames")
 SEED_LABELS = "seeds.csv"
@@ -118,14 +118,16 @@ def attach_text(
     *,
     seeds_dir: Path = SEEDS_DIR,
     corpus: Path | None = CORPUS_PATH,
+    articles: tuple[dict[str, dict], bool] | None = None,
 ) -> pd.DataFrame:
     """Labels with ``outlet, title, text`` read from their articles.
 
     Raises :class:`FramingError` naming the paragraph whose text no longer matches
     its hash. Labels of articles that are not available (no corpus here) are
-    dropped with a warning that says how many.
+    dropped with a warning that says how many. ``articles`` passes the result
+    of :func:`article_texts` when the caller has read them already.
     """
-    articles, corpus_found = article_texts(seeds_dir, corpus)
+    articles, corpus_found = articles or article_texts(seeds_dir, corpus)
     rows, missing = [], 0
     blocks_of: dict[str, list[str]] = {}
     for label in labels.to_dict("records"):
@@ -135,8 +137,6 @@ def attach_text(
             continue
         blocks = blocks_of.setdefault(label["article_id"], split_blocks(article["text"]))
         index = label["paragraph_index"]
-        from framing.paragraphs import text_hash
-
         if index >= len(blocks) or text_hash(blocks[index]) != label["text_hash"]:
             raise FramingError(
                 f"label for paragraph {label['article_id']}#{index} does not match the text "
@@ -145,7 +145,7 @@ def attach_text(
         rows.append({**label, "outlet": article["outlet"], "title": article["title"], "text": blocks[index]})
     if missing:
         where = "" if corpus_found else f" (no corpus at {corpus}; using the labels whose text is in data/)"
-        warnings.warn(f"{missing} labels refer to articles that are not available{where}", stacklevel=2)
+        warnings.warn(f"{missing} labels refer to articles that are not available{where}", FramingWarning, stacklevel=2)
     return pd.DataFrame(rows)
 
 

@@ -49,6 +49,9 @@ class FrameClassifier(ClassifierMixin, BaseEstimator):
     class_weight : ``"balanced"`` or ``None``, weighting of the rare positives.
     threshold_folds : int, folds of the out-of-fold predictions that set the
         per-frame thresholds (grouped by article when ``groups`` is passed to fit).
+    calibrate : bool, Platt-scale each frame on the out-of-fold decision values
+        and fold the scaling into the weights, so probabilities mean what they say
+        (class weighting alone inflates them).
     random_state : int, seed of the folds when no groups are given.
 
     Attributes
@@ -56,12 +59,23 @@ class FrameClassifier(ClassifierMixin, BaseEstimator):
     coef_ : ndarray of shape (n_frames, n_features)
     intercept_ : ndarray of shape (n_frames,)
     thresholds_ : ndarray of shape (n_frames,)
+    oof_proba_ : ndarray of shape (n_samples, n_frames), the out-of-fold
+        probabilities the thresholds were chosen on.
     """
 
-    def __init__(self, *, C: float = 1.0, class_weight: str | None = "balanced", threshold_folds: int = 5, random_state: int = 0):
+    def __init__(
+        self,
+        *,
+        C: float = 1.0,
+        class_weight: str | None = "balanced",
+        threshold_folds: int = 5,
+        calibrate: bool = True,
+        random_state: int = 0,
+    ):
         self.C = C
         self.class_weight = class_weight
         self.threshold_folds = threshold_folds
+        self.calibrate = calibrate
         self.random_state = random_state
 
     def _fit_heads(self, X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -79,19 +93,29 @@ class FrameClassifier(ClassifierMixin, BaseEstimator):
 
     def fit(self, X, Y, groups=None) -> "FrameClassifier":
         """Fit on embeddings ``X`` (n_samples, n_features) and indicators ``Y`` (n_samples, n_frames)."""
-        X = check_array(X, dtype=np.float64)
+        X = check_array(X, dtype=np.float64, accept_sparse="csr")
         Y = check_array(Y, dtype=int, ensure_min_features=1)
         if Y.shape[0] != X.shape[0]:
             raise FramingError(f"X has {X.shape[0]} rows but Y has {Y.shape[0]}")
         self.coef_, self.intercept_ = self._fit_heads(X, Y)
         self.n_features_in_ = X.shape[1]
         self.classes_ = np.arange(Y.shape[1])
-        oof = self._out_of_fold(X, Y, groups)
-        self.thresholds_ = np.array([best_threshold(Y[:, j], oof[:, j]) for j in range(Y.shape[1])])
+        Z = self._out_of_fold(X, Y, groups)
+        if self.calibrate:
+            for j in range(Y.shape[1]):
+                if 0 < Y[:, j].sum() < len(Y):
+                    platt = LogisticRegression(C=1e4).fit(Z[:, [j]], Y[:, j])
+                    a, b = platt.coef_[0, 0], platt.intercept_[0]
+                    self.coef_[j] *= a
+                    self.intercept_[j] = a * self.intercept_[j] + b
+                    Z[:, j] = a * Z[:, j] + b
+        self.oof_proba_ = sigmoid(Z)
+        self.thresholds_ = np.array([best_threshold(Y[:, j], self.oof_proba_[:, j]) for j in range(Y.shape[1])])
         return self
 
     def _out_of_fold(self, X: np.ndarray, Y: np.ndarray, groups) -> np.ndarray:
-        oof = np.full(Y.shape, 0.5)
+        """Out-of-fold decision values, shape ``(n_samples, n_frames)``."""
+        oof = np.zeros(Y.shape)
         if groups is not None and len(set(groups)) >= self.threshold_folds:
             splits = GroupKFold(n_splits=self.threshold_folds).split(X, groups=groups)
         else:
@@ -101,15 +125,15 @@ class FrameClassifier(ClassifierMixin, BaseEstimator):
             splits = StratifiedKFold(self.threshold_folds, shuffle=True, random_state=self.random_state).split(X, strata)
         for fit_idx, test_idx in splits:
             coef, intercept = self._fit_heads(X[fit_idx], Y[fit_idx])
-            oof[test_idx] = sigmoid(X[test_idx] @ coef.T + intercept)
+            oof[test_idx] = X[test_idx] @ coef.T + intercept
         return oof
 
     def decision_function(self, X) -> np.ndarray:
         check_is_fitted(self, "coef_")
-        X = check_array(X, dtype=np.float64)
+        X = check_array(X, dtype=np.float64, accept_sparse="csr")
         if X.shape[1] != self.n_features_in_:
             raise FramingError(f"X has {X.shape[1]} features, but the classifier expects {self.n_features_in_}")
-        return X @ self.coef_.T + self.intercept_
+        return np.asarray(X @ self.coef_.T) + self.intercept_
 
     def predict_proba(self, X) -> np.ndarray:
         """Probability of each frame, shape ``(n_samples, n_frames)``."""

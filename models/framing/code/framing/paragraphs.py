@@ -83,10 +83,22 @@ def split_paragraphs(
     paragraphs["text_hash"] = [text_hash(t) for t in paragraphs["text"]]
     is_headline = paragraphs["text"] == paragraphs["title"].map(lambda t: normalize_text(t or ""))
     paragraphs["is_boilerplate"] = (
-        detector.predict(paragraphs["text"].tolist()).astype(bool) & ~is_headline.to_numpy()
+        detector.predict(paragraphs["text"].tolist()).astype(bool)
         if len(paragraphs)
         else pd.Series(dtype=bool)
     )
+    paragraphs["is_boilerplate"] = _echoes_of_boilerplate(paragraphs) & ~is_headline
     if not keep_boilerplate:
         paragraphs = paragraphs[~paragraphs["is_boilerplate"]].reset_index(drop=True)
     return paragraphs
+
+
+def _echoes_of_boilerplate(paragraphs: pd.DataFrame) -> pd.Series:
+    """``is_boilerplate``, extended to paragraphs that open a boilerplate paragraph."""
+    flags = paragraphs["is_boilerplate"].copy()
+    for _, part in paragraphs.groupby("article_id", sort=False):
+        furniture = part.loc[part["is_boilerplate"], "text"].tolist()
+        for index, text in part.loc[~part["is_boilerplate"], "text"].items():
+            if len(text) >= 20 and any(b != text and b.startswith(text) for b in furniture):
+                flags[index] = True
+    return flags

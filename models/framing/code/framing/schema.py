@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 
@@ -15,6 +16,10 @@ class FramingError(ValueError):
     """A problem with the user's input, reported as one line without a traceback."""
 
 
+class FramingWarning(UserWarning):
+    """Something the user should know, shown as one line by the CLI."""
+
+
 def require_columns(df: pd.DataFrame, columns: Sequence[str], *, step: str) -> None:
     """Raise :class:`FramingError` naming the missing columns of ``df``."""
     missing = [c for c in columns if c not in df.columns]
@@ -23,3 +28,16 @@ def require_columns(df: pd.DataFrame, columns: Sequence[str], *, step: str) -> N
             f"{step} expected columns {sorted(columns)} but found {sorted(df.columns)}; "
             f"missing {missing}."
         )
+
+
+def read_yaml(path: str | Path, what: str):
+    """The parsed YAML of ``path``; a missing or malformed file is one :class:`FramingError`."""
+    import yaml
+
+    path = Path(path)
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FramingError(f"{path}: {what} not found") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise FramingError(f"{path}: not valid YAML ({err.__class__.__name__})") from None

@@ -31,12 +31,27 @@ def model_requirements() -> list[str]:
     return pins
 
 
+def model_signature():
+    """Inputs: ``text``, with optional context columns; outputs are left to the model."""
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    from framing.features import CONTEXT_COLUMNS
+
+    columns = [ColSpec("string", "text")] + [ColSpec("string", c, required=False) for c in CONTEXT_COLUMNS]
+    return ModelSignature(inputs=Schema(columns))
+
+
 def _quiet() -> None:
+    """Keep mlflow's start-up chatter (database migrations, type-hint advice) off the console."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
-    logging.getLogger("mlflow").setLevel(logging.ERROR)
-    logging.getLogger("alembic").setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", module="mlflow")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    import mlflow  # noqa: F401  (configures its loggers on import; quieten them afterwards)
+
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=".*type hints.*", category=UserWarning)
 
 
 def connect(tracking_uri: str | None = None, experiment: str = config.EXPERIMENT_NAME):
@@ -86,6 +101,18 @@ def log_dataset(mlflow, table: pd.DataFrame, *, name: str, context: str = "train
     return dataset.digest
 
 
+def _pyfunc_arguments(head_dir: Path) -> dict:
+    """How a framing model is written, the same for the saved folder and the logged run model."""
+    return {
+        "python_model": str(PYFUNC_FILE),
+        "artifacts": {"head": str(head_dir)},
+        "code_paths": [str(PACKAGE_DIR)],
+        "pip_requirements": model_requirements(),
+        "signature": model_signature(),
+        "input_example": pd.DataFrame({"text": ["Officials said the app posed a security risk."]}),
+    }
+
+
 def save_pyfunc(head_dir: Path, output: Path) -> None:
     """Write an MLflow pyfunc model directory at ``output`` from a saved classifier head.
 
@@ -99,14 +126,7 @@ def save_pyfunc(head_dir: Path, output: Path) -> None:
 
     staging = output.with_name(output.name + ".new")
     shutil.rmtree(staging, ignore_errors=True)
-    mlflow.pyfunc.save_model(
-        path=str(staging),
-        python_model=str(PYFUNC_FILE),
-        artifacts={"head": str(head_dir)},
-        code_paths=[str(PACKAGE_DIR)],
-        pip_requirements=model_requirements(),
-        input_example=pd.DataFrame({"text": ["Officials said the app posed a security risk."]}),
-    )
+    mlflow.pyfunc.save_model(path=str(staging), **_pyfunc_arguments(head_dir))
     old = output.with_name(output.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if output.exists():
@@ -117,13 +137,7 @@ def save_pyfunc(head_dir: Path, output: Path) -> None:
 
 def log_and_register(mlflow, model_dir: Path, *, register: bool = True) -> str | None:
     """Log the saved model directory as the run's model and make it ``framing@champion``."""
-    info = mlflow.pyfunc.log_model(
-        name="model",
-        python_model=str(PYFUNC_FILE),
-        artifacts={"head": str(model_dir / "artifacts" / "head")},
-        code_paths=[str(PACKAGE_DIR)],
-        pip_requirements=model_requirements(),
-    )
+    info = mlflow.pyfunc.log_model(name="model", **_pyfunc_arguments(model_dir / "artifacts" / "head"))
     if not register:
         return None
     version = mlflow.register_model(info.model_uri, config.REGISTERED_MODEL)

@@ -2,7 +2,7 @@
 
 Evaluation is cross-validation grouped by article on the train/dev articles
 (paragraphs of one article never straddle folds), plus the held-back test
-articles of ``data/labels/split.csv`` when there are any. The shipped model is
+articles of ``data/split.csv`` when there are any. The shipped model is
 then fit on all train/dev paragraphs.
 """
 
@@ -20,12 +20,12 @@ from sklearn.model_selection import GroupKFold
 
 from framing import config
 from framing.embed import Embedder
+from framing.features import paragraph_features
 from framing.frames import FrameScheme
-from framing.labels import attach_text, frame_matrix, label_files, load_label_files
+from framing.labels import article_texts, attach_text, frame_matrix, label_files, load_label_files
 from framing.model import FrameClassifier
 from framing.schema import FramingError
 
-SPLIT_FILE = config.LABELS_DIR / "split.csv"
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,8 @@ class TrainConfig:
     embedder: str = config.DEFAULT_EMBEDDER
     C: float = 1.0
     class_weight: str | None = "balanced"
+    calibrate: bool = True
+    context: bool = False
     folds: int = 5
     seed: int = 0
 
@@ -68,16 +70,40 @@ class TrainResult:
 
 
 def load_training_data(cfg: TrainConfig, scheme: FrameScheme) -> pd.DataFrame:
-    """Labelled news paragraphs with text, ``split`` and frame lists; boilerplate removed."""
+    """Labelled news paragraphs with text, context, ``split`` and frame lists; boilerplate removed.
+
+    Context (``previous_text``, ``next_text``) comes from the kept paragraphs of
+    the whole article, as it will when the model scores new articles.
+    """
     labels = load_label_files(cfg.labels or None, scheme)
     labels = labels[~labels["boilerplate"]]
-    table = attach_text(labels, corpus=cfg.corpus)
+    articles = article_texts(corpus=cfg.corpus)
+    table = attach_text(labels, articles=articles)
+    if not table.empty:
+        table = _add_neighbours(table, articles[0])
     if table.empty:
         raise FramingError("no labelled paragraphs with text are available to train on")
-    splits = pd.read_csv(SPLIT_FILE, dtype=str) if SPLIT_FILE.exists() else pd.DataFrame(columns=["article_id", "split"])
+    splits = pd.read_csv(config.SPLIT_PATH, dtype=str) if config.SPLIT_PATH.exists() else pd.DataFrame(columns=["article_id", "split"])
     table = table.merge(splits, on="article_id", how="left")
     table["split"] = table["split"].fillna("train")
     return table.reset_index(drop=True)
+
+
+def _add_neighbours(table: pd.DataFrame, articles: dict[str, dict]) -> pd.DataFrame:
+    import bisect
+
+    from framing.paragraphs import split_paragraphs
+
+    kept = split_paragraphs(pd.DataFrame([articles[a] for a in table["article_id"].unique()]))
+    by_article = {a: (part["paragraph_index"].tolist(), part["text"].tolist()) for a, part in kept.groupby("article_id")}
+    previous, following = [], []
+    for article_id, index in zip(table["article_id"], table["paragraph_index"]):
+        indices, texts = by_article.get(article_id, ([], []))
+        at = bisect.bisect_left(indices, index)
+        previous.append(texts[at - 1] if at > 0 else None)
+        after = at + 1 if at < len(indices) and indices[at] == index else at
+        following.append(texts[after] if after < len(indices) else None)
+    return table.assign(previous_text=previous, next_text=following)
 
 
 def per_frame_scores(Y: np.ndarray, P: np.ndarray, names: list[str]) -> pd.DataFrame:
@@ -99,7 +125,7 @@ def cross_validate(X, Y, groups, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarr
 
 
 def make_classifier(cfg: TrainConfig) -> FrameClassifier:
-    return FrameClassifier(C=cfg.C, class_weight=cfg.class_weight, random_state=cfg.seed)
+    return FrameClassifier(C=cfg.C, class_weight=cfg.class_weight, calibrate=cfg.calibrate, random_state=cfg.seed)
 
 
 def pr_figure(Y: np.ndarray, proba: np.ndarray, names: list[str]):
@@ -132,7 +158,7 @@ def train(
     scheme = FrameScheme.load(cfg.codebook)
     embedder = Embedder(cfg.embedder)
     data = load_training_data(cfg, scheme)
-    X_all = embedder.encode(data["text"].tolist(), progress=progress)
+    X_all = paragraph_features(embedder, data, context=cfg.context, progress=progress)
     Y_all = frame_matrix(data["frames"], scheme.names)
     is_train = (data["split"] != "test").to_numpy()
     X, Y, groups = X_all[is_train], Y_all[is_train], data.loc[is_train, "article_id"].to_numpy()
@@ -171,6 +197,7 @@ def train(
                 frames=scheme.names,
                 codebook=scheme.name,
                 embedder=embedder.identity,
+                features={"context": cfg.context},
                 data_digest=digest,
                 run_id=run_id,
                 metrics={k: round(v, 4) for k, v in metrics.items()},

@@ -1,0 +1,50 @@
+"""Final figures of the shipped model on the held-back test articles, and what it confuses.
+
+Scores models/framing on the labelled paragraphs of the test part of data/split.csv (with their
+headline and neighbouring paragraphs as context, as `framing score` gives them), then prints
+per-frame precision, recall, F1 and expected calibration error, and for each frame's misses and
+false alarms which other frames the paragraph carried instead.
+
+Run: .venv/bin/python experiments/test_report.py
+"""
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import precision_recall_fscore_support
+
+from framing import config
+from framing.experiment import expected_calibration_error
+from framing.frames import FrameScheme
+from framing.labels import frame_matrix
+from framing.tracking import load_model
+from framing.train import TrainConfig, load_training_data
+
+
+def main() -> None:
+    scheme = FrameScheme.load()
+    data = load_training_data(TrainConfig(), scheme)
+    test = data[data["split"] == "test"].reset_index(drop=True)
+    model = load_model(config.MODEL_DIR)
+    out = model.predict(test[["text", "title", "previous_text", "next_text"]])
+    names = scheme.names
+    Y = frame_matrix(test["frames"], names)
+    P = frame_matrix(out["frames"], names)
+    proba = out[names].to_numpy()
+    p, r, f, s = precision_recall_fscore_support(Y, P, average=None, zero_division=0)
+    table = pd.DataFrame({"frame": names, "precision": p, "recall": r, "f1": f, "support": s,
+                          "ece": [expected_calibration_error(Y[:, j], proba[:, j]) for j in range(len(names))]})
+    print(f"test part: {test['article_id'].nunique()} articles, {len(test)} paragraphs")
+    print(table.round(3).to_string(index=False))
+    print(f"macro-F1 {f.mean():.3f}")
+    for j, name in enumerate(names):
+        missed = (Y[:, j] == 1) & (P[:, j] == 0)
+        alarms = (Y[:, j] == 0) & (P[:, j] == 1)
+        other = [n for n in names if n != name]
+        instead = {n: int(P[missed, names.index(n)].sum()) for n in other}
+        truly = {n: int(Y[alarms, names.index(n)].sum()) for n in other}
+        print(f"{name}: {missed.sum()} missed (predicted instead: {instead}); "
+              f"{alarms.sum()} false alarms (labelled instead: {truly}, none: {int((Y[alarms].sum(axis=1) == 0).sum())})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,276 @@
+"""The ``framing`` command line: thin commands over the package's functions.
+
+Heavy imports (torch, sentence-transformers, mlflow) happen inside commands,
+so ``framing --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from framing import config
+from framing.schema import FramingError, FramingWarning
+
+app = typer.Typer(
+    help="Framing analysis of news: split articles into paragraphs, classify frames, compare outlets.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+
+Inputs = typer.Argument(..., help="Article files or folders: .txt with manifest.csv, .jsonl, .csv, .html.", show_default=False)
+ModelOpt = typer.Option(str(config.MODEL_DIR), "--model", "-m", help="Model folder or registry URI such as models:/framing@champion.")
+SkipBad = typer.Option(False, "--skip-bad", help="Skip unreadable files with a warning instead of stopping.")
+TrackingOpt = typer.Option(None, "--tracking-uri", help="mlflow store; default $MLFLOW_TRACKING_URI or the local SQLite file.", show_default=False)
+
+
+def _warn(message: str) -> None:
+    console.print(f"[yellow]warning:[/] {message}", highlight=False)
+
+
+def _paragraphs(inputs: list[Path], skip_bad: bool):
+    from framing.ingest import read_articles
+    from framing.paragraphs import split_paragraphs
+
+    articles = read_articles(inputs, skip_bad=skip_bad, warn=_warn)
+    return split_paragraphs(articles)
+
+
+def _load(model: str, tracking_uri: str | None = None):
+    """The pyfunc model, embedding through the project's cache so nothing is embedded twice."""
+    import os
+
+    from framing.tracking import load_model
+
+    os.environ.setdefault("FRAMING_CACHE_DIR", str(config.CACHE_DIR))
+    with console.status("loading model"):
+        return load_model(model, tracking_uri=tracking_uri)
+
+
+def _score(inputs: list[Path], model: str, skip_bad: bool, tracking_uri: str | None = None):
+    from framing.score import score_paragraphs
+
+    paragraphs = _paragraphs(inputs, skip_bad)
+    return score_paragraphs(paragraphs, _load(model, tracking_uri))
+
+
+@app.command("score")
+def score_cli(
+    inputs: list[Path] = Inputs,
+    output: Path = typer.Option(None, "--output", "-o", help="Write .jsonl, .csv or .parquet; default JSONL to stdout.", show_default=False),
+    model: str = ModelOpt,
+    skip_bad: bool = SkipBad,
+    tracking_uri: str = TrackingOpt,
+):
+    """Score every kept paragraph of INPUTS: a probability per frame, the frames it carries, its primary frame."""
+    if output is not None:
+        from framing.score import TABLE_FORMATS
+
+        if output.suffix.lower() not in TABLE_FORMATS:
+            raise FramingError(f"{output}: unknown output format {output.suffix!r}; use one of {', '.join(TABLE_FORMATS)}")
+    scored = _score(inputs, model, skip_bad, tracking_uri)
+    if output is None:
+        sys.stdout.write(scored.to_json(orient="records", lines=True, force_ascii=False))
+        return
+    from framing.score import write_table
+
+    write_table(scored, output)
+    console.print(f"scored {len(scored)} paragraphs of {scored['article_id'].nunique()} articles -> {output}")
+
+
+@app.command("report")
+def report_cli(
+    inputs: list[Path] = Inputs,
+    output: Path = typer.Option(config.REPORTS_DIR / "seeds", "--output", "-o", help="Folder for report.html, outlet_frames.csv and paragraphs.csv."),
+    model: str = ModelOpt,
+    title: str = typer.Option("Outlet framing report", help="Heading of the report."),
+    skip_bad: bool = SkipBad,
+    tracking_uri: str = TrackingOpt,
+):
+    """Write an outlet framing report for INPUTS: charts, tests of difference, the paragraphs behind each frame."""
+    from framing.report import write_report
+
+    scored = _score(inputs, model, skip_bad, tracking_uri)
+    with console.status("computing statistics"):
+        path = write_report(scored, output, title=title)
+    console.print(f"report on {scored['article_id'].nunique()} articles, {len(scored)} paragraphs:")
+    print(path.resolve())
+
+
+@app.command("train")
+def train_cli(
+    codebook: Path = typer.Option(config.CODEBOOK_PATH, help="Frame scheme (YAML codebook)."),
+    labels: list[Path] = typer.Option(None, "--labels", "-l", help="Label CSVs; default every file in data/labels/.", show_default=False),
+    corpus: Path = typer.Option(config.CORPUS_PATH, help="Corpus JSONL the labels' text is read from."),
+    embedder: str = typer.Option(config.DEFAULT_EMBEDDER, help="Packaged embedding model name or local model folder."),
+    context: bool = typer.Option(False, "--context/--no-context", help="Add the headline's and neighbouring paragraphs' embeddings."),
+    C: float = typer.Option(1.0, "--C", help="Inverse regularisation strength."),
+    output: Path = typer.Option(config.MODEL_DIR, "--output", "-o", help="Where the pyfunc model folder is written."),
+    register: bool = typer.Option(True, help="Register the model as framing@champion."),
+    tracking_uri: str = TrackingOpt,
+):
+    """Train the frame classifier on the labelled paragraphs, cross-validated by article, tracked in mlflow."""
+    from rich.table import Table
+
+    from framing.train import TrainConfig, train
+
+    cfg = TrainConfig(codebook=codebook, labels=tuple(labels or ()), corpus=corpus, embedder=embedder, context=context, C=C)
+    result = train(cfg, output=output, tracking_uri=tracking_uri, register=register, progress=True)
+    table = Table(title=f"cross-validated by article: {result.n_paragraphs} paragraphs, {result.n_articles} articles")
+    for column in ("frame", "precision", "recall", "f1", "support"):
+        table.add_column(column, justify="left" if column == "frame" else "right")
+    for row in result.per_frame.itertuples():
+        table.add_row(row.frame, f"{row.precision:.3f}", f"{row.recall:.3f}", f"{row.f1:.3f}", str(row.support))
+    table.add_row("macro", "", "", f"{result.metrics['cv_macro_f1']:.3f}", "")
+    Console().print(table)
+    if "test_macro_f1" in result.metrics:
+        Console().print(f"test macro-F1 {result.metrics['test_macro_f1']:.3f}")
+    registered = f", registered framing version {result.registered_version}" if result.registered_version else ""
+    Console().print(f"mlflow run {result.run_id}{registered}; model saved to {result.model_dir}")
+
+
+@app.command("experiment")
+def experiment_cli(
+    config_path: Path = typer.Argument(..., metavar="CONFIG", help="Experiment YAML, e.g. experiments/frames.yaml.", show_default=False),
+    save_winner: bool = typer.Option(True, help="Ship the winner to models/framing and register it as framing@champion."),
+    output: Path = typer.Option(config.MODEL_DIR, "--output", "-o", help="Where the winner's pyfunc model is written."),
+    tracking_uri: str = TrackingOpt,
+):
+    """Run every variant of CONFIG as an mlflow run, print the comparison, and ship the winner."""
+    from rich.table import Table
+
+    from framing.experiment import ExperimentConfig, run_experiment
+    from framing.frames import FrameScheme
+
+    cfg = ExperimentConfig.load(config_path)
+    frames = list(cfg.frames) or FrameScheme.load(cfg.codebook).names
+
+    def announce(row: dict) -> None:
+        console.print(f"  {row['variant']}: dev macro-F1 {row['dev_macro_f1']:.3f} ± {row['dev_macro_f1_std']:.3f}")
+
+    console.print(f"experiment {cfg.name}: {len(cfg.variants)} variants, {cfg.folds}-fold CV by article")
+    result = run_experiment(cfg, tracking_uri=tracking_uri, save_winner=save_winner, output=output, on_variant=announce)
+    table = Table(title=f"experiment {cfg.name} (dev = grouped CV on train/dev articles)")
+    for column in ("variant", "macro-F1", *(f[:12] for f in frames), "max ECE", "train s", "para/s"):
+        table.add_column(column, justify="left" if column == "variant" else "right")
+    for row in result.table.sort_values("dev_macro_f1", ascending=False).itertuples():
+        r = row._asdict()
+        table.add_row(
+            row.variant + (" *" if row.variant == result.winner else ""),
+            f"{row.dev_macro_f1:.3f} ± {row.dev_macro_f1_std:.3f}",
+            *(f"{r[f'dev_{f}_f1']:.3f}" for f in frames),
+            f"{row.dev_max_ece:.3f}",
+            f"{row.train_seconds:.1f}",
+            f"{row.scoring_paragraphs_per_second:.0f}",
+        )
+    Console().print(table)
+    if result.winner:
+        shown = ", ".join(f"{k.removeprefix('test_')} {v:.3f}" for k, v in result.test_metrics.items() if k.endswith("f1"))
+        Console().print(f"winner (highest dev macro-F1): {result.winner}; test: {shown or 'no test articles'}")
+        Console().print(f"saved to {output} and registered as framing@champion")
+
+
+annotate_app = typer.Typer(help="Grow the labelled set: export uncertain paragraphs, import filled labels, measure agreement.", no_args_is_help=True)
+app.add_typer(annotate_app, name="annotate")
+
+
+@annotate_app.command("export")
+def annotate_export_cli(
+    inputs: list[Path] = Inputs,
+    output: Path = typer.Option(Path("annotation/batch.csv"), "--output", "-o", help="CSV to fill in; the Label Studio files are written beside it."),
+    n: int = typer.Option(100, "--n", "-n", min=1, help="How many paragraphs to pick."),
+    model: str = ModelOpt,
+    skip_bad: bool = SkipBad,
+):
+    """Pick the paragraphs of INPUTS the model is least sure about, spread across outlets, for labelling.
+
+    Paragraphs already labelled and articles of the held-back test part are never picked.
+    """
+    import pandas as pd
+
+    from framing.annotate import export_batch, pick_uncertain
+    from framing.frames import FrameScheme
+    from framing.labels import load_label_files
+
+    from framing.score import score_paragraphs
+
+    paragraphs = _paragraphs(inputs, skip_bad)
+    loaded = _load(model)
+    scored = score_paragraphs(paragraphs, loaded).assign(
+        title=paragraphs["title"].to_numpy(), text_hash=paragraphs["text_hash"].to_numpy()
+    )
+    labelled = load_label_files()
+    exclude = set(zip(labelled.article_id, labelled.paragraph_index))
+    if config.SPLIT_PATH.exists():
+        split = pd.read_csv(config.SPLIT_PATH, dtype=str)
+        held_back = set(split.loc[split["split"] == "test", "article_id"])
+        scored = scored[~scored["article_id"].isin(held_back)]
+    picked = pick_uncertain(scored, n, thresholds=loaded.unwrap_python_model().classifier.thresholds_, exclude=exclude)
+    files = export_batch(picked, output, FrameScheme.load())
+    console.print(f"{len(picked)} paragraphs from {picked['outlet'].nunique()} outlets:")
+    for kind, path in files.items():
+        console.print(f"  {kind}: {path}")
+
+
+@annotate_app.command("import")
+def annotate_import_cli(
+    filled: Path = typer.Argument(..., help="A filled export CSV or a Label Studio JSON export.", show_default=False),
+    target: Path = typer.Option(config.LABELS_DIR / "annotated.csv", "--into", help="Label file to add the labels to."),
+    codebook: Path = typer.Option(config.CODEBOOK_PATH, help="Frame scheme the labels must use."),
+):
+    """Read labels back into the labelled set, checking frame names and text hashes."""
+    from framing.annotate import import_labels
+    from framing.frames import FrameScheme
+
+    total = import_labels(filled, target, scheme=FrameScheme.load(codebook), labels_dir=config.LABELS_DIR)
+    console.print(f"{target} now holds {total} labels")
+
+
+@annotate_app.command("agreement")
+def annotate_agreement_cli(
+    a: Path = typer.Argument(..., help="First label file.", show_default=False),
+    b: Path = typer.Argument(..., help="Second label file, labelled independently.", show_default=False),
+    codebook: Path = typer.Option(config.CODEBOOK_PATH, help="Frame scheme of both files."),
+):
+    """Per-frame Cohen's kappa and F1 between two label files on the paragraphs they share."""
+    from rich.table import Table
+
+    from framing.annotate import agreement
+    from framing.frames import FrameScheme
+    from framing.labels import read_label_file
+
+    scheme = FrameScheme.load(codebook)
+    scores = agreement(read_label_file(a, scheme), read_label_file(b, scheme), scheme.names)
+    table = Table(title=f"agreement of {b.name} with {a.name}")
+    for column in scores.columns:
+        table.add_column(column, justify="left" if column == "frame" else "right")
+    for row in scores.itertuples(index=False):
+        table.add_row(row.frame, str(row.n), str(row.positives_a), str(row.positives_b), f"{row.kappa:.3f}", f"{row.f1:.3f}")
+    Console().print(table)
+
+
+def _show_warning(message, category, *args, **kwargs) -> None:
+    if issubclass(category, FramingWarning):
+        _warn(str(message))
+
+
+def main() -> None:
+    """Console entry point: user errors become one line on stderr and exit code 1."""
+    warnings.showwarning = _show_warning
+    try:
+        app()
+    except FramingError as err:
+        console.print(f"[red]error:[/] {err}", highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None
+    except OSError as err:
+        console.print(f"[red]error:[/] {err.strerror or err}: {err.filename or ''}", highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        console.print("[red]interrupted[/]")
+        raise SystemExit(130) from None

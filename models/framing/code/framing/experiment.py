@@ -1,0 +1,384 @@
+"""Compare frame models: every variant of a config is one mlflow run in one experiment.
+
+A config (``experiments/NAME.yaml``) names the labelled data and a list of
+variants. Each variant is cross-validated by article on the train/dev
+articles; the comparison reports macro-F1 mean and standard deviation over
+folds, per-frame F1, expected calibration error, training time and scoring
+speed. :func:`choose_winner` picks the best dev macro-F1; the winner is refit
+on all train/dev paragraphs, measured once on the test articles, saved to
+``models/framing`` and registered as ``framing@champion``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import f1_score
+from sklearn.model_selection import GroupKFold
+
+from framing import config
+from framing.embed import Embedder, resolve_model_path
+from framing.features import paragraph_features
+from framing.frames import FrameScheme
+from framing.labels import frame_matrix
+from framing.model import FrameClassifier, sigmoid
+from framing.schema import FramingError, read_yaml
+
+KINDS = ("embedding", "tfidf", "zero_shot", "setfit")
+SPEED_SAMPLE = 128
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One model to compare; ``kind`` says how paragraphs become features."""
+
+    name: str
+    kind: str = "embedding"
+    embedder: str = config.DEFAULT_EMBEDDER
+    context: bool = False
+    C: float = 1.0
+    class_weight: str | None = "balanced"
+    calibrate: bool = True
+    setfit_iterations: int = 1
+    setfit_epochs: int = 1
+    setfit_max_steps: int = -1
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise FramingError(f"variant {self.name!r}: unknown kind {self.kind!r}; use one of {', '.join(KINDS)}")
+        if not self.C > 0:
+            raise FramingError(f"variant {self.name!r}: The 'C' parameter must be positive. Got {self.C!r} instead.")
+
+    @property
+    def exportable(self) -> bool:
+        """Can this variant be saved as the pyfunc framing model?"""
+        return self.kind == "embedding"
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """An experiment: data, folds and the variants to compare."""
+
+    name: str
+    variants: tuple[Variant, ...]
+    codebook: Path = config.CODEBOOK_PATH
+    labels: tuple[Path, ...] = ()
+    corpus: Path = config.CORPUS_PATH
+    frames: tuple[str, ...] = ()
+    folds: int = 5
+    seed: int = 0
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ExperimentConfig":
+        """Read and validate ``path``; every mistake is one clear :class:`FramingError`."""
+        path = Path(path)
+        raw = read_yaml(path, "experiment config")
+        if not isinstance(raw, dict) or not raw.get("variants"):
+            raise FramingError(f"{path}: an experiment config needs a list of 'variants'")
+        known = {f.name for f in fields(cls)}
+        unknown = set(raw) - known
+        if unknown:
+            raise FramingError(f"{path}: unknown key {sorted(unknown)[0]!r}; expected {sorted(known)}")
+        base = path.parent  # relative paths are relative to the config file
+        variant_keys = {f.name for f in fields(Variant)}
+        variants = []
+        for i, entry in enumerate(raw["variants"], start=1):
+            if not isinstance(entry, dict) or "name" not in entry:
+                raise FramingError(f"{path}: variant {i} needs a 'name'")
+            bad = set(entry) - variant_keys
+            if bad:
+                raise FramingError(f"{path}: variant {entry['name']!r} has unknown key {sorted(bad)[0]!r}")
+            variants.append(Variant(**entry))
+        names = [v.name for v in variants]
+        if len(set(names)) != len(names):
+            raise FramingError(f"{path}: variant names repeat: {names}")
+        resolve = lambda p: p if Path(p).is_absolute() else (base / p).resolve()  # noqa: E731
+        cfg = cls(
+            name=str(raw.get("name") or path.stem),
+            variants=tuple(variants),
+            codebook=resolve(raw.get("codebook", config.CODEBOOK_PATH)),
+            labels=tuple(resolve(p) for p in raw.get("labels", ())),
+            corpus=resolve(raw.get("corpus", config.CORPUS_PATH)),
+            frames=tuple(raw.get("frames", ())),
+            folds=int(raw.get("folds", 5)),
+            seed=int(raw.get("seed", 0)),
+        )
+        scheme = FrameScheme.load(cfg.codebook)
+        scheme.check(cfg.frames, where=f"{path}: frames")
+        for variant in variants:
+            if variant.kind != "tfidf":
+                try:
+                    resolve_model_path(variant.embedder)
+                except FramingError as err:
+                    raise FramingError(f"{path}: variant {variant.name!r}: {err}") from None
+        if "corpus" in raw and not Path(cfg.corpus).exists():
+            raise FramingError(f"{path}: corpus not found at {cfg.corpus}")
+        return cfg
+
+
+def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
+    """Mean |accuracy - confidence| over equal-width probability bins, weighted by bin size."""
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    error = 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            error += mask.mean() * abs(y[mask].mean() - p[mask].mean())
+    return float(error)
+
+
+class EmbeddingModel:
+    """Frozen sentence embeddings (optionally with context) and the frame classifier."""
+
+    def __init__(self, variant: Variant, embedder: Embedder):
+        self.variant, self.embedder = variant, embedder
+
+    def features(self, frame: pd.DataFrame) -> np.ndarray:
+        return paragraph_features(self.embedder, frame, context=self.variant.context)
+
+    def fit(self, frame: pd.DataFrame, Y: np.ndarray, groups: np.ndarray) -> "EmbeddingModel":
+        v = self.variant
+        self.classifier = FrameClassifier(C=v.C, class_weight=v.class_weight, calibrate=v.calibrate)
+        self.classifier.fit(self.features(frame), Y, groups=groups)
+        return self
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.classifier.predict_proba(self.features(frame))
+
+    @property
+    def thresholds_(self) -> np.ndarray:
+        return self.classifier.thresholds_
+
+
+class TfidfModel(EmbeddingModel):
+    """The classic baseline: TF-IDF word uni- and bigrams, no embeddings."""
+
+    def __init__(self, variant: Variant, embedder=None):
+        self.variant = variant
+
+    def fit(self, frame, Y, groups):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, stop_words="english")
+        self.vectorizer.fit(frame["text"])
+        return super().fit(frame, Y, groups)
+
+    def features(self, frame):
+        return self.vectorizer.transform(frame["text"])
+
+
+class ZeroShotModel(EmbeddingModel):
+    """No labels: similarity to each frame's definition and examples, standardised on the texts seen."""
+
+    def __init__(self, variant: Variant, embedder: Embedder, scheme: FrameScheme):
+        super().__init__(variant, embedder)
+        prototypes = []
+        for frame in scheme.frames:
+            vectors = embedder.encode([frame.definition, *frame.include])
+            mean = vectors.mean(axis=0)
+            prototypes.append(mean / np.linalg.norm(mean))
+        self.prototypes = np.stack(prototypes)
+
+    def fit(self, frame, Y=None, groups=None):
+        similarity = self.embedder.encode(frame["text"].tolist()) @ self.prototypes.T
+        self.mean_, self.std_ = similarity.mean(axis=0), similarity.std(axis=0) + 1e-9
+        return self
+
+    def predict_proba(self, frame):
+        similarity = self.embedder.encode(frame["text"].tolist()) @ self.prototypes.T
+        return sigmoid(2.0 * ((similarity - self.mean_) / self.std_ - 1.0))
+
+    @property
+    def thresholds_(self):
+        return np.full(len(self.prototypes), 0.5)
+
+
+class SetFitModel(EmbeddingModel):
+    """SetFit-style contrastive fine-tuning of the local body, then the frame classifier on top."""
+
+    def fit(self, frame, Y, groups):
+        from datasets import Dataset
+        from setfit import SetFitModel as Body
+        from setfit import Trainer, TrainingArguments
+
+        path = str(resolve_model_path(self.variant.embedder))
+        model = Body.from_pretrained(path, multi_target_strategy="one-vs-rest", local_files_only=True)
+        args = TrainingArguments(
+            num_iterations=self.variant.setfit_iterations,
+            num_epochs=self.variant.setfit_epochs,
+            max_steps=self.variant.setfit_max_steps,
+            batch_size=16,
+            max_length=128,
+            seed=0,
+            report_to="none",
+        )
+        dataset = Dataset.from_dict({"text": frame["text"].tolist(), "label": Y.tolist()})
+        trainer = Trainer(model=model, args=args, train_dataset=dataset)
+        trainer.train_embeddings(frame["text"].tolist(), Y.tolist(), args=args)
+        self.body = model.model_body
+        return super().fit(frame, Y, groups)
+
+    def features(self, frame):
+        return self.body.encode(frame["text"].tolist(), batch_size=32, normalize_embeddings=True)
+
+
+def build(variant: Variant, scheme: FrameScheme, embedders: dict[str, Embedder]):
+    if variant.kind == "tfidf":
+        return TfidfModel(variant)
+    if variant.embedder not in embedders:
+        embedders[variant.embedder] = Embedder(variant.embedder)
+    embedder = embedders[variant.embedder]
+    if variant.kind == "zero_shot":
+        return ZeroShotModel(variant, embedder, scheme)
+    if variant.kind == "setfit":
+        return SetFitModel(variant, embedder)
+    return EmbeddingModel(variant, embedder)
+
+
+def evaluate_variant(variant, data, Y, groups, scheme, embedders, folds: int) -> dict:
+    """Grouped cross-validation of one variant: fold scores, pooled per-frame F1 and ECE, timings."""
+    proba = np.zeros(Y.shape)
+    pred = np.zeros_like(Y)
+    fold_f1 = []
+    for fit_idx, test_idx in GroupKFold(n_splits=folds).split(data, groups=groups):
+        model = build(variant, scheme, embedders).fit(data.iloc[fit_idx], Y[fit_idx], groups[fit_idx])
+        proba[test_idx] = model.predict_proba(data.iloc[test_idx])
+        pred[test_idx] = proba[test_idx] >= model.thresholds_
+        fold_f1.append(f1_score(Y[test_idx], pred[test_idx], average="macro", zero_division=0))
+    started = time.perf_counter()
+    final = build(variant, scheme, embedders).fit(data, Y, groups)
+    train_seconds = time.perf_counter() - started
+    metrics = {
+        "dev_macro_f1": float(np.mean(fold_f1)),
+        "dev_macro_f1_std": float(np.std(fold_f1)),
+        "train_seconds": train_seconds,
+        "scoring_paragraphs_per_second": scoring_speed(final, data),
+    }
+    for j, name in enumerate(scheme.names):
+        metrics[f"dev_{name}_f1"] = float(f1_score(Y[:, j], pred[:, j], zero_division=0))
+        metrics[f"dev_{name}_ece"] = expected_calibration_error(Y[:, j], proba[:, j])
+    metrics["dev_max_ece"] = max(metrics[f"dev_{n}_ece"] for n in scheme.names)
+    return {"metrics": metrics, "fold_macro_f1": fold_f1, "model": final, "oof_proba": proba}
+
+
+def scoring_speed(model, data: pd.DataFrame) -> float:
+    """Paragraphs per second on new text: embeddings computed afresh, not read from the cache."""
+    sample = data.head(SPEED_SAMPLE)
+    embedder = getattr(model, "embedder", None)
+    started = time.perf_counter()
+    if embedder is None:
+        model.predict_proba(sample)
+    else:
+        with embedder.uncached():
+            model.predict_proba(sample)
+    return len(sample) / max(time.perf_counter() - started, 1e-9)
+
+
+def choose_winner(results: pd.DataFrame) -> str:
+    """The rule: the highest dev macro-F1 among exportable variants; ties go to the faster scorer."""
+    pool = results[results["exportable"]]
+    if pool.empty:
+        raise FramingError("no variant of this experiment can be saved as the framing model")
+    best = pool.sort_values(["dev_macro_f1", "scoring_paragraphs_per_second"], ascending=False)
+    return str(best.iloc[0]["variant"])
+
+
+@dataclass
+class ExperimentResult:
+    table: pd.DataFrame
+    winner: str | None
+    test_metrics: dict = field(default_factory=dict)
+    run_ids: dict = field(default_factory=dict)
+
+
+def run_experiment(
+    cfg: ExperimentConfig,
+    *,
+    tracking_uri: str | None = None,
+    save_winner: bool = True,
+    output: Path = config.MODEL_DIR,
+    on_variant=None,
+) -> ExperimentResult:
+    """Evaluate every variant as an mlflow run; optionally ship the winner."""
+    from framing import tracking
+    from framing.train import TrainConfig, load_training_data
+
+    scheme = FrameScheme.load(cfg.codebook)
+    names = list(cfg.frames) or scheme.names
+    data = load_training_data(TrainConfig(codebook=cfg.codebook, labels=cfg.labels, corpus=cfg.corpus), scheme)
+    Y_all = frame_matrix(data["frames"], scheme.names)[:, [scheme.names.index(n) for n in names]]
+    scheme_view = FrameScheme(name=scheme.name, frames=tuple(f for f in scheme.frames if f.name in names))
+    train_mask = (data["split"] != "test").to_numpy()
+    dev, Y = data[train_mask].reset_index(drop=True), Y_all[train_mask]
+    groups = dev["article_id"].to_numpy()
+    folds = min(cfg.folds, len(set(groups)))
+    if folds < 2:
+        raise FramingError("the experiment needs labelled paragraphs from at least two articles")
+    keys = data[["article_id", "paragraph_index", "text_hash", "split"]].assign(frames=[";".join(f) for f in data["frames"]])
+    experiment_name = f"experiment-{cfg.name}"
+    embedders: dict[str, Embedder] = {}
+    rows, models, run_ids = [], {}, {}
+    for variant in cfg.variants:
+        with tracking.run(variant.name, tracking_uri=tracking_uri, experiment=experiment_name, tags={"kind": variant.kind}) as mlflow:
+            digest = tracking.log_dataset(mlflow, keys, name="framing-labels")
+            mlflow.log_params({k: str(v) for k, v in asdict(variant).items()} | {"folds": folds, "n_paragraphs": len(dev)})
+            outcome = evaluate_variant(variant, dev, Y, groups, scheme_view, embedders, folds)
+            mlflow.log_metrics(outcome["metrics"])
+            for fold, value in enumerate(outcome["fold_macro_f1"]):
+                mlflow.log_metric("fold_macro_f1", value, step=fold)
+            run_ids[variant.name] = mlflow.active_run().info.run_id
+        models[variant.name] = outcome["model"]
+        rows.append({"variant": variant.name, "kind": variant.kind, "exportable": variant.exportable, **outcome["metrics"]})
+        if on_variant:
+            on_variant(rows[-1])
+    table = pd.DataFrame(rows)
+    winner = choose_winner(table) if save_winner else None
+    test_metrics = {}
+    if winner is not None:
+        variant = next(v for v in cfg.variants if v.name == winner)
+        model = models[winner]
+        if (~train_mask).any():
+            test, Y_test = data[~train_mask].reset_index(drop=True), Y_all[~train_mask]
+            proba = model.predict_proba(test)
+            pred = (proba >= model.thresholds_).astype(int)
+            test_metrics = {"test_macro_f1": float(f1_score(Y_test, pred, average="macro", zero_division=0))}
+            for j, name in enumerate(names):
+                test_metrics[f"test_{name}_f1"] = float(f1_score(Y_test[:, j], pred[:, j], zero_division=0))
+                test_metrics[f"test_{name}_ece"] = expected_calibration_error(Y_test[:, j], proba[:, j])
+        ship_winner(model, variant, scheme_view, output=output, digest=digest, experiment=experiment_name,
+                    tracking_uri=tracking_uri, test_metrics=test_metrics, dev_metrics=table.set_index("variant").loc[winner].to_dict(),
+                    run_id=run_ids[winner])
+    return ExperimentResult(table=table, winner=winner, test_metrics=test_metrics, run_ids=run_ids)
+
+
+def ship_winner(model, variant, scheme, *, output, digest, experiment, tracking_uri, test_metrics, dev_metrics, run_id) -> None:
+    """Save the winner as the pyfunc model and register it as champion, with its provenance."""
+    import tempfile
+
+    from framing import tracking
+
+    with tracking.run(f"champion-{variant.name}", tracking_uri=tracking_uri, experiment=experiment,
+                      tags={"winner_of": experiment, "winner_run_id": run_id, "rule": "highest dev macro-F1"}) as mlflow:
+        mlflow.log_metrics(test_metrics)
+        mlflow.log_params({"variant": variant.name, "data_digest": digest})
+        with tempfile.TemporaryDirectory() as tmp:
+            head = Path(tmp) / "head"
+            model.classifier.save(
+                head,
+                frames=scheme.names,
+                codebook=scheme.name,
+                embedder=model.embedder.identity,
+                features={"context": variant.context},
+                data_digest=digest,
+                experiment=experiment,
+                variant=variant.name,
+                run_id=run_id,
+                metrics={k: round(float(v), 4) for k, v in {**test_metrics, "dev_macro_f1": dev_metrics["dev_macro_f1"]}.items()},
+            )
+            tracking.save_pyfunc(head, output)
+        tracking.log_and_register(mlflow, output)
