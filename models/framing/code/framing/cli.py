@@ -24,6 +24,11 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 
+
+def _out() -> Console:
+    """Console for results on stdout; wide enough for the comparison tables when piped."""
+    return Console() if sys.stdout.isatty() else Console(width=160)
+
 Inputs = typer.Argument(..., help="Article files or folders: .txt with manifest.csv, .jsonl, .csv, .html.", show_default=False)
 ModelOpt = typer.Option(str(config.MODEL_DIR), "--model", "-m", help="Model folder or registry URI such as models:/framing@champion.")
 SkipBad = typer.Option(False, "--skip-bad", help="Skip unreadable files with a warning instead of stopping.")
@@ -128,11 +133,11 @@ def train_cli(
     for row in result.per_frame.itertuples():
         table.add_row(row.frame, f"{row.precision:.3f}", f"{row.recall:.3f}", f"{row.f1:.3f}", str(row.support))
     table.add_row("macro", "", "", f"{result.metrics['cv_macro_f1']:.3f}", "")
-    Console().print(table)
+    _out().print(table)
     if "test_macro_f1" in result.metrics:
-        Console().print(f"test macro-F1 {result.metrics['test_macro_f1']:.3f}")
+        _out().print(f"test macro-F1 {result.metrics['test_macro_f1']:.3f}")
     registered = f", registered framing version {result.registered_version}" if result.registered_version else ""
-    Console().print(f"mlflow run {result.run_id}{registered}; model saved to {result.model_dir}")
+    _out().print(f"mlflow run {result.run_id}{registered}; model saved to {result.model_dir}")
 
 
 @app.command("experiment")
@@ -169,11 +174,11 @@ def experiment_cli(
             f"{row.train_seconds:.1f}",
             f"{row.scoring_paragraphs_per_second:.0f}",
         )
-    Console().print(table)
+    _out().print(table)
     if result.winner:
         shown = ", ".join(f"{k.removeprefix('test_')} {v:.3f}" for k, v in result.test_metrics.items() if k.endswith("f1"))
-        Console().print(f"winner (highest dev macro-F1): {result.winner}; test: {shown or 'no test articles'}")
-        Console().print(f"saved to {output} and registered as framing@champion")
+        _out().print(f"winner (highest dev macro-F1): {result.winner}; test: {shown or 'no test articles'}")
+        _out().print(f"saved to {output} and registered as framing@champion")
 
 
 annotate_app = typer.Typer(help="Grow the labelled set: export uncertain paragraphs, import filled labels, measure agreement.", no_args_is_help=True)
@@ -252,7 +257,7 @@ def annotate_agreement_cli(
         table.add_column(column, justify="left" if column == "frame" else "right")
     for row in scores.itertuples(index=False):
         table.add_row(row.frame, str(row.n), str(row.positives_a), str(row.positives_b), f"{row.kappa:.3f}", f"{row.f1:.3f}")
-    Console().print(table)
+    _out().print(table)
 
 
 def _show_warning(message, category, *args, **kwargs) -> None:

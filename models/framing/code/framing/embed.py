@@ -36,6 +36,15 @@ SPLIT_ZIP_MODELS = {
 """Models shipped as a zip split over several PyPI packages (see experiments/README.md to install)."""
 
 
+def model_packages(model: str) -> list[str]:
+    """The PyPI packages that ship ``model`` (none for a local folder)."""
+    if model in PACKAGED_MODELS:
+        return [model]
+    if model in SPLIT_ZIP_MODELS:
+        return [f"{model}-pypi-part-{i:03d}" for i in range(1, SPLIT_ZIP_MODELS[model][1] + 1)]
+    return []
+
+
 def go_offline() -> None:
     """Forbid every hub lookup in this process."""
     os.environ.update(OFFLINE_ENV)
