@@ -206,9 +206,15 @@ class SetFitModel(EmbeddingModel):
         from setfit import SetFitModel as Body
         from setfit import Trainer, TrainingArguments
 
+        import shutil
+        import tempfile
+
         path = str(resolve_model_path(self.variant.embedder))
         model = Body.from_pretrained(path, multi_target_strategy="one-vs-rest", local_files_only=True)
+        scratch = tempfile.mkdtemp(prefix="framing-setfit-")  # SetFit writes checkpoints; keep them out of the repo
         args = TrainingArguments(
+            output_dir=scratch,
+            save_strategy="no",
             num_iterations=self.variant.setfit_iterations,
             num_epochs=self.variant.setfit_epochs,
             max_steps=self.variant.setfit_max_steps,
@@ -219,7 +225,10 @@ class SetFitModel(EmbeddingModel):
         )
         dataset = Dataset.from_dict({"text": frame["text"].tolist(), "label": Y.tolist()})
         trainer = Trainer(model=model, args=args, train_dataset=dataset)
-        trainer.train_embeddings(frame["text"].tolist(), Y.tolist(), args=args)
+        try:
+            trainer.train_embeddings(frame["text"].tolist(), Y.tolist(), args=args)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
         self.body = model.model_body
         return super().fit(frame, Y, groups)
 

@@ -82,3 +82,11 @@ def test_expected_calibration_error_of_perfect_and_overconfident_probabilities()
     y = np.array([0, 0, 1, 1])
     assert expected_calibration_error(y, np.array([0.0, 0.0, 1.0, 1.0])) == 0.0
     assert expected_calibration_error(y, np.array([0.95, 0.95, 0.95, 0.95])) == pytest.approx(0.45)
+
+
+def test_setfit_variant_fine_tunes_without_leaving_checkpoints(tmp_path, tracking_uri, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    body = f"name: sf\nlabels: [{SEEDS}]\nfolds: 2\nvariants:\n  - name: setfit\n    kind: setfit\n    setfit_max_steps: 1\n"
+    result = run_experiment(ExperimentConfig.load(write_config(tmp_path, body)), tracking_uri=tracking_uri, save_winner=False)
+    assert result.table.variant.tolist() == ["setfit"] and result.winner is None
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["mlflow"]
