@@ -96,7 +96,10 @@ class ExperimentConfig:
         names = [v.name for v in variants]
         if len(set(names)) != len(names):
             raise FramingError(f"{path}: variant names repeat: {names}")
-        resolve = lambda p: p if Path(p).is_absolute() else (base / p).resolve()  # noqa: E731
+
+        def resolve(p) -> Path:
+            return Path(p) if Path(p).is_absolute() else (base / p).resolve()
+
         cfg = cls(
             name=str(raw.get("name") or path.stem),
             variants=tuple(variants),
