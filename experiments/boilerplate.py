@@ -30,15 +30,10 @@ from sklearn.model_selection import GroupKFold
 from framing import labels
 from framing.boilerplate import RESOURCE, BoilerplateDetector
 from framing.config import CORPUS_PATH, HTML_BENCHMARK_DIR
-from framing.paragraphs import normalize_text, split_blocks
+from framing.paragraphs import normalize_text, shingles, split_blocks
 
 BLOCK_TAGS = "p li h2 h3 h4 h5 h6 figcaption caption blockquote td dt dd a span button label time".split()
 _TOKEN = re.compile(r"\w+")
-
-
-def shingles(text: str, n: int = 4) -> set[tuple[str, ...]]:
-    tokens = _TOKEN.findall(text.lower())
-    return {tuple(tokens[i : i + n]) for i in range(max(len(tokens) - n + 1, 1))}
 
 
 def page_blocks(page_html: bytes) -> tuple[list[str], str]:

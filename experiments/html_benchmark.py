@@ -8,7 +8,6 @@ Run: .venv/bin/python experiments/html_benchmark.py
 """
 
 import json
-import re
 import tempfile
 import time
 from pathlib import Path
@@ -20,15 +19,7 @@ import trafilatura
 
 from framing.config import HTML_BENCHMARK_DIR
 from framing.ingest import read_articles
-from framing.paragraphs import split_paragraphs
-
-_TOKEN = re.compile(r"\w+")
-
-
-def shingles(text: str, n: int = 4) -> set:
-    tokens = _TOKEN.findall(text.lower())
-    return {tuple(tokens[i : i + n]) for i in range(max(len(tokens) - n + 1, 1))}
-
+from framing.paragraphs import shingles, split_paragraphs
 
 def prf(predicted: str, truth: str) -> tuple[float, float, float]:
     p_set, t_set = shingles(predicted), shingles(truth)

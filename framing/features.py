@@ -33,12 +33,14 @@ def _texts_or_none(frame: pd.DataFrame, column: str) -> list[str | None]:
 
 def paragraph_features(embedder, frame: pd.DataFrame, *, context: bool = False, progress: bool = False) -> np.ndarray:
     """Feature matrix of shape ``(n, d)``, or ``(n, 3d)`` with context."""
-    own = embedder.encode(frame["text"].tolist(), progress=progress)
+    texts = frame["text"].tolist()
     if not context:
-        return own
+        return embedder.encode(texts, progress=progress)
     columns = {c: _texts_or_none(frame, c) for c in CONTEXT_COLUMNS}
-    wanted = sorted({t for texts in columns.values() for t in texts if t is not None})
-    lookup = dict(zip(wanted, embedder.encode(wanted, progress=progress))) if wanted else {}
+    # neighbours are mostly the paragraphs themselves: embed every distinct text once
+    distinct = list(dict.fromkeys([*texts, *(t for col in columns.values() for t in col if t is not None)]))
+    lookup = dict(zip(distinct, embedder.encode(distinct, progress=progress)))
+    own = np.stack([lookup[t] for t in texts]) if texts else np.zeros((0, embedder.dimension), dtype=np.float32)
 
     def column(name: str) -> np.ndarray:
         return np.stack([lookup[t] if t is not None else own[i] for i, t in enumerate(columns[name])]) if len(own) else own

@@ -47,3 +47,10 @@ def test_title_is_never_boilerplate():
 
     rows = split_paragraphs(article("Big headline\n\nShare", title="Big headline"), detector=Everything())
     assert rows.text.tolist() == ["Big headline"]
+
+
+def test_shingles_are_lower_cased_word_four_grams():
+    from framing.paragraphs import shingles
+
+    assert shingles("The app was Banned today.") == {("the", "app", "was", "banned"), ("app", "was", "banned", "today")}
+    assert shingles("Too short") == {("too", "short")}

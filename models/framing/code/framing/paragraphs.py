@@ -18,6 +18,7 @@ from framing.schema import ARTICLE_COLUMNS, PARAGRAPH_COLUMNS, require_columns
 
 _BLANK_LINE = re.compile(r"\n[ \t\u00a0\u200b]*\n")
 _SPACE = re.compile(r"\s+")
+_WORD = re.compile(r"\w+")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 
 
@@ -36,6 +37,12 @@ def normalize_text(text: str) -> str:
 def text_hash(text: str) -> str:
     """A short, stable fingerprint of a normalised paragraph (SHA-256, 16 hex)."""
     return hashlib.sha256(normalize_text(text).encode("utf-8")).hexdigest()[:16]
+
+
+def shingles(text: str, n: int = 4) -> set[tuple[str, ...]]:
+    """Lower-cased word ``n``-grams of ``text``: the unit of extraction precision and recall."""
+    tokens = _WORD.findall(text.lower())
+    return {tuple(tokens[i : i + n]) for i in range(max(len(tokens) - n + 1, 1))}
 
 
 def split_blocks(body: str) -> list[str]:
