@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from framing import config
-from framing.annotate import agreement, export_batch, import_labels, pick_uncertain, read_filled
+from framing.annotate import agreement, export_batch, import_labels, pick_random, pick_uncertain, read_filled
 from framing.frames import FrameScheme
 from framing.labels import read_label_file
 from framing.schema import FramingError
@@ -29,6 +29,20 @@ def test_uncertainty_sampling_takes_outlets_in_turn():
     picked = pick_uncertain(scored_seeds(), 3)
     assert sorted(picked.outlet) == ["A", "B", "C"]
     assert picked.iloc[0][SCHEME.names[0]] == 0.5
+
+
+def test_random_draw_takes_outlets_in_turn_and_repeats_with_its_seed():
+    paragraphs = scored_seeds().drop(columns=SCHEME.names)
+    picked = pick_random(paragraphs, 6, seed=7)
+    assert sorted(picked.outlet) == ["A", "A", "B", "B", "C", "C"]
+    assert picked.equals(pick_random(paragraphs, 6, seed=7))
+
+
+def test_random_draw_skips_labelled_paragraphs():
+    paragraphs = scored_seeds().drop(columns=SCHEME.names)
+    labelled = set(zip(paragraphs.article_id[:10], paragraphs.paragraph_index[:10]))
+    picked = pick_random(paragraphs, 5, exclude=labelled)
+    assert set(zip(picked.article_id, picked.paragraph_index)) == set(zip(paragraphs.article_id[10:], paragraphs.paragraph_index[10:]))
 
 
 def test_label_studio_round_trip(tmp_path):

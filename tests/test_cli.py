@@ -145,3 +145,14 @@ def test_score_writes_jsonl_to_stdout_without_output(tmp_path):
     result = run_cli("score", seeds)
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert {r["outlet"] for r in rows} == {"BBC News"}
+
+
+def test_annotate_export_random_draw_needs_no_model(tmp_path, seed_articles):
+    unlabelled = tmp_path / "articles.jsonl"
+    seed_articles.assign(article_id="copy-" + seed_articles.article_id).to_json(unlabelled, orient="records", lines=True)
+    out = tmp_path / "batch" / "batch.csv"
+    result = run_cli("annotate", "export", unlabelled, "--strategy", "random", "-n", "10", "--model", tmp_path / "none", "-o", out)
+    assert result.returncode == 0, result.stderr
+    batch = pd.read_csv(out)
+    assert len(batch) == 10 and batch.outlet.nunique() == 5
+    assert sorted(p.name for p in out.parent.iterdir()) == ["batch.csv", "batch.labelstudio.json", "batch.labelstudio.xml"]
