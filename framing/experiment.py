@@ -22,7 +22,7 @@ from sklearn.model_selection import GroupKFold
 
 from framing import config
 from framing.embed import Embedder, resolve_model_path
-from framing.features import paragraph_features
+from framing.features import WordFeatures, paragraph_features
 from framing.frames import FrameScheme
 from framing.labels import frame_matrix
 from framing.model import FrameClassifier, sigmoid
@@ -40,6 +40,8 @@ class Variant:
     kind: str = "embedding"
     embedder: str = config.DEFAULT_EMBEDDER
     context: bool = False
+    words: float = 0.0
+    """Weight of TF-IDF word features joined to the embeddings; 0 leaves them out."""
     C: float = 1.0
     class_weight: str | None = "balanced"
     calibrate: bool = True
@@ -50,6 +52,8 @@ class Variant:
     def __post_init__(self):
         if self.kind not in KINDS:
             raise FramingError(f"variant {self.name!r}: unknown kind {self.kind!r}; use one of {', '.join(KINDS)}")
+        if self.words < 0 or (self.words and self.kind != "embedding"):
+            raise FramingError(f"variant {self.name!r}: 'words' is a weight of 0 or more, for kind embedding; got {self.words!r}")
         if not self.C > 0:
             raise FramingError(f"variant {self.name!r}: The 'C' parameter must be positive. Got {self.C!r} instead.")
 
@@ -136,16 +140,19 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> 
 
 
 class EmbeddingModel:
-    """Frozen sentence embeddings (optionally with context) and the frame classifier."""
+    """Frozen sentence embeddings (optionally with context and words) and the frame classifier."""
 
     def __init__(self, variant: Variant, embedder: Embedder):
         self.variant, self.embedder = variant, embedder
+        self.words: WordFeatures | None = None
 
-    def features(self, frame: pd.DataFrame) -> np.ndarray:
-        return paragraph_features(self.embedder, frame, context=self.variant.context)
+    def features(self, frame: pd.DataFrame):
+        return paragraph_features(self.embedder, frame, context=self.variant.context, words=self.words)
 
     def fit(self, frame: pd.DataFrame, Y: np.ndarray, groups: np.ndarray) -> "EmbeddingModel":
         v = self.variant
+        if v.words:
+            self.words = WordFeatures(weight=v.words).fit(frame["text"])
         self.classifier = FrameClassifier(C=v.C, class_weight=v.class_weight, calibrate=v.calibrate)
         self.classifier.fit(self.features(frame), Y, groups=groups)
         return self
@@ -306,6 +313,8 @@ class ExperimentResult:
     winner: str | None
     test_metrics: dict = field(default_factory=dict)
     run_ids: dict = field(default_factory=dict)
+    models: dict = field(default_factory=dict)
+    """Each variant refit on all train/dev paragraphs, by name."""
 
 
 def run_experiment(
@@ -365,7 +374,7 @@ def run_experiment(
         ship_winner(model, variant, scheme_view, output=output, digest=digest, experiment=experiment_name,
                     tracking_uri=tracking_uri, test_metrics=test_metrics, dev_metrics=table.set_index("variant").loc[winner].to_dict(),
                     run_id=run_ids[winner])
-    return ExperimentResult(table=table, winner=winner, test_metrics=test_metrics, run_ids=run_ids)
+    return ExperimentResult(table=table, winner=winner, test_metrics=test_metrics, run_ids=run_ids, models=models)
 
 
 def ship_winner(model, variant, scheme, *, output, digest, experiment, tracking_uri, test_metrics, dev_metrics, run_id) -> None:
@@ -385,12 +394,14 @@ def ship_winner(model, variant, scheme, *, output, digest, experiment, tracking_
                 frames=scheme.names,
                 codebook=scheme.name,
                 embedder=model.embedder.identity,
-                features={"context": variant.context},
+                features={"context": variant.context, "words": variant.words},
                 data_digest=digest,
                 experiment=experiment,
                 variant=variant.name,
                 run_id=run_id,
                 metrics={k: round(float(v), 4) for k, v in {**test_metrics, "dev_macro_f1": dev_metrics["dev_macro_f1"]}.items()},
             )
+            if model.words is not None:
+                model.words.save(head)
             tracking.save_pyfunc(head, output)
         tracking.log_and_register(mlflow, output)

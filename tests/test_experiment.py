@@ -5,6 +5,7 @@ import pytest
 
 from framing import config
 from framing.experiment import ExperimentConfig, choose_winner, expected_calibration_error, run_experiment
+from framing.frames import FrameScheme
 from framing.schema import FramingError
 
 SEEDS = config.LABELS_DIR / "seeds.csv"
@@ -40,6 +41,27 @@ def test_two_variant_experiment_logs_two_runs_and_ships_the_winner(tmp_path, tra
     assert (tmp_path / "model" / "MLmodel").exists()
     champion = mlflow.MlflowClient().get_model_version_by_alias("framing", "champion")
     assert mlflow.get_run(champion.run_id).data.params["variant"] == "minilm"
+
+
+def test_shipped_model_with_word_features_scores_as_it_did_in_training(tmp_path, tracking_uri):
+    import numpy as np
+    import pandas as pd
+
+    from framing.tracking import load_model
+
+    body = f"name: words\nlabels: [{SEEDS}]\nfolds: 2\nvariants:\n  - name: minilm-words\n    words: 2.0\n"
+    result = run_experiment(ExperimentConfig.load(write_config(tmp_path, body)), tracking_uri=tracking_uri, output=tmp_path / "model")
+    assert sorted(p.name for p in (tmp_path / "model" / "artifacts" / "head").iterdir()) == ["head.json", "head.npz", "words.json", "words.npz"]
+    texts = pd.DataFrame({"text": ["Officials said the app posed a security risk.", "Amazon said the email was sent in error."]})
+    served = load_model(str(tmp_path / "model")).predict(texts)
+    trained = result.models["minilm-words"].predict_proba(texts)
+    np.testing.assert_allclose(served[FrameScheme.load().names].to_numpy(), trained, rtol=1e-5)
+
+
+def test_words_only_go_with_embedding_variants(tmp_path):
+    body = f"name: bad\nlabels: [{SEEDS}]\nvariants:\n  - name: t\n    kind: tfidf\n    words: 1.0\n"
+    with pytest.raises(FramingError, match="'words' is a weight"):
+        ExperimentConfig.load(write_config(tmp_path, body))
 
 
 def test_misspelled_frame_in_config_is_a_clear_error(tmp_path):

@@ -36,3 +36,39 @@ def test_context_features_embed_each_distinct_text_once():
     assert sorted(embedder.seen) == ["Head", "fives", "one", "three"]
     assert X.shape == (3, 6)
     np.testing.assert_array_equal(X[1], [5, 1, 4, 1, 4, 1])  # own, title, mean of "one" and "fives"
+
+
+NEWS = ["The FTC sued Meta over Instagram.", "The NSA collected phone records.", "Huawei denied the FTC claims.", "Meta bought Instagram."]
+
+
+def test_word_features_survive_save_and_load(tmp_path):
+    from framing.features import WordFeatures
+
+    words = WordFeatures(weight=2.0, min_df=1).fit(NEWS)
+    words.save(tmp_path)
+    again = WordFeatures.load(tmp_path)
+    assert again.weight == 2.0 and again.size == words.size
+    assert abs(again.transform(NEWS) - words.transform(NEWS)).max() == 0
+
+
+def test_word_features_are_weighted_unit_rows():
+    from framing.features import WordFeatures
+
+    rows = WordFeatures(weight=2.0, min_df=1).fit(NEWS).transform(NEWS)
+    np.testing.assert_allclose(np.sqrt(rows.multiply(rows).sum(axis=1)).A1, 2.0)
+
+
+def test_words_join_the_embedding_columns():
+    from framing.features import WordFeatures
+
+    frame = pd.DataFrame({"text": NEWS})
+    words = WordFeatures(min_df=1).fit(NEWS)
+    X = paragraph_features(CountingEmbedder(), frame, words=words)
+    assert X.shape == (4, 2 + words.size)
+    np.testing.assert_array_equal(X[:, :2].toarray(), CountingEmbedder().encode(NEWS))
+
+
+def test_a_model_without_words_loads_none(tmp_path):
+    from framing.features import WordFeatures
+
+    assert WordFeatures.load(tmp_path) is None
