@@ -116,6 +116,7 @@ def train_cli(
     corpus: Path = typer.Option(config.CORPUS_PATH, help="Corpus JSONL the labels' text is read from."),
     embedder: str = typer.Option(config.DEFAULT_EMBEDDER, help="Packaged embedding model name or local model folder."),
     context: bool = typer.Option(False, "--context/--no-context", help="Add the headline's and neighbouring paragraphs' embeddings."),
+    words: float = typer.Option(0.0, "--words", min=0.0, help="Weight of the paragraph's TF-IDF word features joined to the embeddings; 0 leaves them out."),
     C: float = typer.Option(1.0, "--C", help="Inverse regularisation strength."),
     output: Path = typer.Option(config.MODEL_DIR, "--output", "-o", help="Where the pyfunc model folder is written."),
     register: bool = typer.Option(True, help="Register the model as framing@champion."),
@@ -126,7 +127,7 @@ def train_cli(
 
     from framing.train import TrainConfig, train
 
-    cfg = TrainConfig(codebook=codebook, labels=tuple(labels or ()), corpus=corpus, embedder=embedder, context=context, C=C)
+    cfg = TrainConfig(codebook=codebook, labels=tuple(labels or ()), corpus=corpus, embedder=embedder, context=context, words=words, C=C)
     result = train(cfg, output=output, tracking_uri=tracking_uri, register=register, progress=True)
     table = Table(title=f"cross-validated by article: {result.n_paragraphs} paragraphs, {result.n_articles} articles")
     for column in ("frame", "precision", "recall", "f1", "support"):

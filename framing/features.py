@@ -94,10 +94,14 @@ def paragraph_features(
 
     Dense without words; a CSR matrix with them.
     """
-    dense = _embedding_features(embedder, frame, context=context, progress=progress)
+    return join_words(_embedding_features(embedder, frame, context=context, progress=progress), words, frame["text"])
+
+
+def join_words(dense: np.ndarray, words: WordFeatures | None, texts):
+    """``dense`` with the word features of ``texts`` joined on as columns; ``dense`` itself without words."""
     if words is None:
         return dense
-    return sp.hstack([sp.csr_matrix(dense), words.transform(frame["text"])]).tocsr()
+    return sp.hstack([sp.csr_matrix(dense), words.transform(texts)]).tocsr()
 
 
 def _embedding_features(embedder, frame: pd.DataFrame, *, context: bool, progress: bool) -> np.ndarray:

@@ -20,7 +20,7 @@ from sklearn.model_selection import GroupKFold
 
 from framing import config
 from framing.embed import Embedder
-from framing.features import paragraph_features
+from framing.features import WordFeatures, join_words, paragraph_features
 from framing.frames import FrameScheme
 from framing.labels import article_texts, attach_text, frame_matrix, label_files, load_label_files
 from framing.model import FrameClassifier
@@ -40,12 +40,15 @@ class TrainConfig:
     class_weight: str | None = "balanced"
     calibrate: bool = True
     context: bool = False
+    words: float = 0.0
     folds: int = 5
     seed: int = 0
 
     def __post_init__(self):
         if not self.C > 0:
             raise FramingError(f"The 'C' parameter must be a positive number. Got {self.C!r} instead.")
+        if self.words < 0:
+            raise FramingError(f"The 'words' weight must be 0 or more. Got {self.words!r} instead.")
         if self.folds < 2:
             raise FramingError(f"The 'folds' parameter must be at least 2. Got {self.folds!r} instead.")
         if self.class_weight not in ("balanced", None):
@@ -111,17 +114,29 @@ def per_frame_scores(Y: np.ndarray, P: np.ndarray, names: list[str]) -> pd.DataF
     return pd.DataFrame({"frame": names, "precision": p, "recall": r, "f1": f, "support": s})
 
 
-def cross_validate(X, Y, groups, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold predictions and probabilities, folds grouped by article."""
+def cross_validate(X, Y, groups, cfg: TrainConfig, texts=None) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold predictions and probabilities, folds grouped by article.
+
+    With ``cfg.words``, each fold's word features are fitted on its own training
+    paragraphs (``texts``), so no vocabulary leaks from the held-out articles.
+    """
     folds = min(cfg.folds, len(set(groups)))
     if folds < 2:
         raise FramingError("cross-validation needs labelled paragraphs from at least two articles")
     pred, proba = np.zeros_like(Y), np.zeros(Y.shape)
+    texts = np.asarray(texts if texts is not None else [""] * len(Y), dtype=object)
     for fit_idx, test_idx in GroupKFold(n_splits=folds).split(X, groups=groups):
-        model = make_classifier(cfg).fit(X[fit_idx], Y[fit_idx], groups=groups[fit_idx])
-        proba[test_idx] = model.predict_proba(X[test_idx])
-        pred[test_idx] = model.predict(X[test_idx])
+        words = fit_words(cfg, texts[fit_idx])
+        model = make_classifier(cfg).fit(join_words(X[fit_idx], words, texts[fit_idx]), Y[fit_idx], groups=groups[fit_idx])
+        X_test = join_words(X[test_idx], words, texts[test_idx])
+        proba[test_idx] = model.predict_proba(X_test)
+        pred[test_idx] = model.predict(X_test)
     return pred, proba
+
+
+def fit_words(cfg: TrainConfig, texts) -> WordFeatures | None:
+    """Word features fitted on ``texts`` when ``cfg.words`` asks for them."""
+    return WordFeatures(weight=cfg.words).fit(texts) if cfg.words else None
 
 
 def make_classifier(cfg: TrainConfig) -> FrameClassifier:
@@ -164,7 +179,8 @@ def train(
     X, Y, groups = X_all[is_train], Y_all[is_train], data.loc[is_train, "article_id"].to_numpy()
 
     started = time.perf_counter()
-    pred, proba = cross_validate(X, Y, groups, cfg)
+    texts = data.loc[is_train, "text"].to_numpy()
+    pred, proba = cross_validate(X, Y, groups, cfg, texts=texts)
     cv_seconds = time.perf_counter() - started
     scores = per_frame_scores(Y, pred, scheme.names)
     metrics = {"cv_macro_f1": float(scores["f1"].mean())}
@@ -172,11 +188,13 @@ def train(
         metrics |= {f"cv_{row.frame}_{m}": float(getattr(row, m)) for m in ("precision", "recall", "f1")}
 
     started = time.perf_counter()
-    model = make_classifier(cfg).fit(X, Y, groups=groups)
+    words = fit_words(cfg, texts)
+    model = make_classifier(cfg).fit(join_words(X, words, texts), Y, groups=groups)
     metrics["fit_seconds"] = time.perf_counter() - started
     metrics["cv_seconds"] = cv_seconds
     if (~is_train).any():
-        test = per_frame_scores(Y_all[~is_train], model.predict(X_all[~is_train]), scheme.names)
+        X_test = join_words(X_all[~is_train], words, data.loc[~is_train, "text"])
+        test = per_frame_scores(Y_all[~is_train], model.predict(X_test), scheme.names)
         metrics["test_macro_f1"] = float(test["f1"].mean())
         metrics |= {f"test_{r.frame}_f1": float(r.f1) for r in test.itertuples()}
 
@@ -197,11 +215,13 @@ def train(
                 frames=scheme.names,
                 codebook=scheme.name,
                 embedder=embedder.identity,
-                features={"context": cfg.context},
+                features={"context": cfg.context, "words": cfg.words},
                 data_digest=digest,
                 run_id=run_id,
                 metrics={k: round(v, 4) for k, v in metrics.items()},
             )
+            if words is not None:
+                words.save(head)
             tracking.save_pyfunc(head, output)
         version = tracking.log_and_register(mlflow, output, register=register)
     return TrainResult(

@@ -24,6 +24,18 @@ def test_training_creates_an_mlflow_run_with_metrics_params_and_dataset(trained_
     assert {"precision_recall.png", "per_frame_cv.json"} <= artifacts
 
 
+def test_training_with_word_features_saves_them_beside_the_head(tmp_path, tracking_uri):
+    from framing.train import TrainConfig, train
+
+    cfg = TrainConfig(labels=(config.LABELS_DIR / "seeds.csv",), corpus=None, folds=3, words=2.0)
+    result = train(cfg, output=tmp_path / "model", tracking_uri=tracking_uri, register=False)
+    head = result.model_dir / "artifacts" / "head"
+    assert json.loads((head / "head.json").read_text())["features"] == {"context": False, "words": 2.0}
+    assert (head / "words.json").exists()
+    out = load_model(str(result.model_dir)).predict(pd.DataFrame({"text": ["Pompeo said the US may ban Chinese apps."]}))
+    assert list(out.columns) == [*FRAMES, "frames"]
+
+
 def test_trained_model_is_registered_as_champion(trained_seed_model):
     result, uri = trained_seed_model
     mlflow.set_tracking_uri(uri)
