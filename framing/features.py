@@ -69,8 +69,9 @@ class WordFeatures:
         return len(self.vectorizer_.vocabulary_)
 
     def save(self, directory: Path) -> None:
-        """Vocabulary and parameters as JSON, inverse document frequencies as ``.npz``."""
-        meta = {"weight": self.weight, "min_df": self.min_df, "vocabulary": self.vectorizer_.vocabulary_}
+        """Parameters and the vocabulary (terms in column order, alphabetical) as JSON, inverse document frequencies as ``.npz``."""
+        terms = sorted(self.vectorizer_.vocabulary_, key=self.vectorizer_.vocabulary_.get)
+        meta = {"weight": self.weight, "min_df": self.min_df, "terms": terms}
         (directory / WORDS_VOCABULARY).write_text(json.dumps(meta, ensure_ascii=False))
         np.savez(directory / WORDS_IDF, idf=self.vectorizer_.idf_)
 
@@ -81,7 +82,7 @@ class WordFeatures:
             return None
         meta = json.loads((directory / WORDS_VOCABULARY).read_text(encoding="utf-8"))
         words = cls(weight=meta["weight"], min_df=meta["min_df"])
-        words.vectorizer_ = words._vectorizer(vocabulary=meta["vocabulary"])
+        words.vectorizer_ = words._vectorizer(vocabulary={term: i for i, term in enumerate(meta["terms"])})
         with np.load(directory / WORDS_IDF, allow_pickle=False) as arrays:
             words.vectorizer_.idf_ = arrays["idf"]
         return words

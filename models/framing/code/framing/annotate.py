@@ -1,9 +1,10 @@
 """The annotation loop: pick uncertain paragraphs, label them elsewhere, read the labels back.
 
-``export_batch`` ranks paragraphs by how close the current model's
-probabilities are to its thresholds (uncertainty sampling) and takes them in
-turn from each outlet, so a batch is not one outlet's house style. It writes a
-CSV to fill in and a Label Studio import file with a matching labelling
+``pick_uncertain`` ranks paragraphs by how close the current model's
+probabilities are to its thresholds (uncertainty sampling); ``pick_random``
+draws them at random. Both take paragraphs in turn from each outlet, so a
+batch is not one outlet's house style. ``export_batch`` writes a CSV to
+fill in and a Label Studio import file with a matching labelling
 config. ``import_labels`` reads either back, checks frame names and hashes,
 and adds the rows to a label file. ``agreement`` compares two label files.
 """
@@ -36,13 +37,31 @@ def uncertainty(scored: pd.DataFrame, thresholds: np.ndarray | None = None) -> n
 
 def pick_uncertain(scored: pd.DataFrame, n: int, *, thresholds=None, exclude: set | None = None) -> pd.DataFrame:
     """The ``n`` most uncertain paragraphs, taken round-robin across outlets."""
-    pool = scored.assign(uncertainty=uncertainty(scored, thresholds))
-    if exclude:
-        keys = list(zip(pool.article_id, pool.paragraph_index))
-        pool = pool[[k not in exclude for k in keys]]
-    pool = pool.sort_values("uncertainty", ascending=False)
-    pool["_rank"] = pool.groupby("outlet").cumcount()
-    return pool.sort_values(["_rank", "uncertainty"], ascending=[True, False]).head(n).drop(columns="_rank")
+    pool = _unlabelled(scored.assign(uncertainty=uncertainty(scored, thresholds)), exclude)
+    return _round_robin(pool.sort_values("uncertainty", ascending=False, kind="stable"), n)
+
+
+def pick_random(paragraphs: pd.DataFrame, n: int, *, seed: int = 0, exclude: set | None = None) -> pd.DataFrame:
+    """``n`` paragraphs drawn at random, round-robin across outlets; no model needed.
+
+    Random batches follow the corpus's own mix of paragraphs, so labels drawn
+    this way measure and calibrate the model without uncertainty sampling's bias
+    towards hard cases.
+    """
+    pool = _unlabelled(paragraphs, exclude)
+    return _round_robin(pool.sample(frac=1.0, random_state=seed), n)
+
+
+def _unlabelled(pool: pd.DataFrame, exclude: set | None) -> pd.DataFrame:
+    if not exclude:
+        return pool
+    return pool[[k not in exclude for k in zip(pool.article_id, pool.paragraph_index)]]
+
+
+def _round_robin(ranked: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The first ``n`` rows when each outlet's rows are taken in turn, keeping each outlet's order."""
+    turn = ranked.groupby("outlet", sort=False).cumcount()
+    return ranked.assign(_turn=turn.to_numpy()).sort_values("_turn", kind="stable").head(n).drop(columns="_turn")
 
 
 def labelling_config(scheme: FrameScheme) -> str:
@@ -61,7 +80,7 @@ def labelling_config(scheme: FrameScheme) -> str:
 
 def export_batch(picked: pd.DataFrame, out_csv: Path, scheme: FrameScheme) -> dict[str, Path]:
     """Write the CSV to fill in, the Label Studio tasks and its labelling config, beside each other."""
-    table = picked.assign(boilerplate="", frames="")[list(EXPORT_COLUMNS)]
+    table = picked.reindex(columns=list(EXPORT_COLUMNS)).assign(boilerplate="", frames="")
     out_csv.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out_csv, index=False)
     tasks = [

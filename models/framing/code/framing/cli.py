@@ -6,6 +6,7 @@ so ``framing --help`` stays instant.
 
 from __future__ import annotations
 
+import enum
 import sys
 import warnings
 from pathlib import Path
@@ -115,6 +116,7 @@ def train_cli(
     corpus: Path = typer.Option(config.CORPUS_PATH, help="Corpus JSONL the labels' text is read from."),
     embedder: str = typer.Option(config.DEFAULT_EMBEDDER, help="Packaged embedding model name or local model folder."),
     context: bool = typer.Option(False, "--context/--no-context", help="Add the headline's and neighbouring paragraphs' embeddings."),
+    words: float = typer.Option(0.0, "--words", min=0.0, help="Weight of the paragraph's TF-IDF word features joined to the embeddings; 0 leaves them out."),
     C: float = typer.Option(1.0, "--C", help="Inverse regularisation strength."),
     output: Path = typer.Option(config.MODEL_DIR, "--output", "-o", help="Where the pyfunc model folder is written."),
     register: bool = typer.Option(True, help="Register the model as framing@champion."),
@@ -125,7 +127,7 @@ def train_cli(
 
     from framing.train import TrainConfig, train
 
-    cfg = TrainConfig(codebook=codebook, labels=tuple(labels or ()), corpus=corpus, embedder=embedder, context=context, C=C)
+    cfg = TrainConfig(codebook=codebook, labels=tuple(labels or ()), corpus=corpus, embedder=embedder, context=context, words=words, C=C)
     result = train(cfg, output=output, tracking_uri=tracking_uri, register=register, progress=True)
     table = Table(title=f"cross-validated by article: {result.n_paragraphs} paragraphs, {result.n_articles} articles")
     for column in ("frame", "precision", "recall", "f1", "support"):
@@ -185,38 +187,50 @@ annotate_app = typer.Typer(help="Grow the labelled set: export uncertain paragra
 app.add_typer(annotate_app, name="annotate")
 
 
+class Strategy(str, enum.Enum):
+    """How ``annotate export`` picks paragraphs."""
+
+    uncertain = "uncertain"
+    random = "random"
+
+
 @annotate_app.command("export")
 def annotate_export_cli(
     inputs: list[Path] = Inputs,
     output: Path = typer.Option(Path("annotation/batch.csv"), "--output", "-o", help="CSV to fill in; the Label Studio files are written beside it."),
     n: int = typer.Option(100, "--n", "-n", min=1, help="How many paragraphs to pick."),
-    model: str = ModelOpt,
+    strategy: Strategy = typer.Option(
+        Strategy.uncertain, help="uncertain: the paragraphs the model is least sure about; random: a random draw, for unbiased measurement and calibration.",
+    ),
+    seed: int = typer.Option(0, help="Random seed of --strategy random."),
+    model: str = typer.Option(str(config.MODEL_DIR), "--model", "-m", help="Model that ranks paragraphs for --strategy uncertain."),
     skip_bad: bool = SkipBad,
 ):
-    """Pick the paragraphs of INPUTS the model is least sure about, spread across outlets, for labelling.
+    """Pick paragraphs of INPUTS for labelling, spread across outlets: the most uncertain, or a random draw.
 
     Paragraphs already labelled and articles of the held-back test part are never picked.
     """
     import pandas as pd
 
-    from framing.annotate import export_batch, pick_uncertain
+    from framing.annotate import export_batch, pick_random, pick_uncertain
     from framing.frames import FrameScheme
     from framing.labels import load_label_files
-
     from framing.score import score_paragraphs
 
     paragraphs = _paragraphs(inputs, skip_bad)
-    loaded = _load(model)
-    scored = score_paragraphs(paragraphs, loaded).assign(
-        title=paragraphs["title"].to_numpy(), text_hash=paragraphs["text_hash"].to_numpy()
-    )
     labelled = load_label_files()
     exclude = set(zip(labelled.article_id, labelled.paragraph_index))
     if config.SPLIT_PATH.exists():
         split = pd.read_csv(config.SPLIT_PATH, dtype=str)
-        held_back = set(split.loc[split["split"] == "test", "article_id"])
-        scored = scored[~scored["article_id"].isin(held_back)]
-    picked = pick_uncertain(scored, n, thresholds=loaded.unwrap_python_model().classifier.thresholds_, exclude=exclude)
+        paragraphs = paragraphs[~paragraphs["article_id"].isin(split.loc[split["split"] == "test", "article_id"])]
+    if strategy is Strategy.random:
+        picked = pick_random(paragraphs, n, seed=seed, exclude=exclude)
+    else:
+        loaded = _load(model)
+        scored = score_paragraphs(paragraphs, loaded).assign(
+            title=paragraphs["title"].to_numpy(), text_hash=paragraphs["text_hash"].to_numpy()
+        )
+        picked = pick_uncertain(scored, n, thresholds=loaded.unwrap_python_model().classifier.thresholds_, exclude=exclude)
     files = export_batch(picked, output, FrameScheme.load())
     console.print(f"{len(picked)} paragraphs from {picked['outlet'].nunique()} outlets:")
     for kind, path in files.items():

@@ -22,7 +22,7 @@ from sklearn.model_selection import GroupKFold
 
 from framing import config
 from framing.embed import Embedder, resolve_model_path
-from framing.features import paragraph_features
+from framing.features import WordFeatures, paragraph_features
 from framing.frames import FrameScheme
 from framing.labels import frame_matrix
 from framing.model import FrameClassifier, sigmoid
@@ -40,6 +40,8 @@ class Variant:
     kind: str = "embedding"
     embedder: str = config.DEFAULT_EMBEDDER
     context: bool = False
+    words: float = 0.0
+    """Weight of TF-IDF word features joined to the embeddings; 0 leaves them out."""
     C: float = 1.0
     class_weight: str | None = "balanced"
     calibrate: bool = True
@@ -50,6 +52,8 @@ class Variant:
     def __post_init__(self):
         if self.kind not in KINDS:
             raise FramingError(f"variant {self.name!r}: unknown kind {self.kind!r}; use one of {', '.join(KINDS)}")
+        if self.words < 0 or (self.words and self.kind != "embedding"):
+            raise FramingError(f"variant {self.name!r}: 'words' is a weight of 0 or more, for kind embedding; got {self.words!r}")
         if not self.C > 0:
             raise FramingError(f"variant {self.name!r}: The 'C' parameter must be positive. Got {self.C!r} instead.")
 
@@ -136,16 +140,19 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> 
 
 
 class EmbeddingModel:
-    """Frozen sentence embeddings (optionally with context) and the frame classifier."""
+    """Frozen sentence embeddings (optionally with context and words) and the frame classifier."""
 
     def __init__(self, variant: Variant, embedder: Embedder):
         self.variant, self.embedder = variant, embedder
+        self.words: WordFeatures | None = None
 
-    def features(self, frame: pd.DataFrame) -> np.ndarray:
-        return paragraph_features(self.embedder, frame, context=self.variant.context)
+    def features(self, frame: pd.DataFrame):
+        return paragraph_features(self.embedder, frame, context=self.variant.context, words=self.words)
 
     def fit(self, frame: pd.DataFrame, Y: np.ndarray, groups: np.ndarray) -> "EmbeddingModel":
         v = self.variant
+        if v.words:
+            self.words = WordFeatures(weight=v.words).fit(frame["text"])
         self.classifier = FrameClassifier(C=v.C, class_weight=v.class_weight, calibrate=v.calibrate)
         self.classifier.fit(self.features(frame), Y, groups=groups)
         return self
@@ -156,6 +163,26 @@ class EmbeddingModel:
     @property
     def thresholds_(self) -> np.ndarray:
         return self.classifier.thresholds_
+
+    def save(self, output: Path, scheme: FrameScheme, **meta) -> None:
+        """Write the fitted model as the pyfunc framing model at ``output``; ``meta`` goes into ``head.json``."""
+        import tempfile
+
+        from framing import tracking
+
+        with tempfile.TemporaryDirectory() as tmp:
+            head = Path(tmp) / "head"
+            self.classifier.save(
+                head,
+                frames=scheme.names,
+                codebook=scheme.name,
+                embedder=self.embedder.identity,
+                features={"context": self.variant.context, "words": self.variant.words},
+                **meta,
+            )
+            if self.words is not None:
+                self.words.save(head)
+            tracking.save_pyfunc(head, output)
 
 
 class TfidfModel(EmbeddingModel):
@@ -252,30 +279,39 @@ def build(variant: Variant, scheme: FrameScheme, embedders: dict[str, Embedder])
     return EmbeddingModel(variant, embedder)
 
 
-def evaluate_variant(variant, data, Y, groups, scheme, embedders, folds: int) -> dict:
-    """Grouped cross-validation of one variant: fold scores, pooled per-frame F1 and ECE, timings."""
+def evaluate_variant(variant, data, Y, groups, scheme, embedders, folds: int, *, speed: bool = True) -> dict:
+    """Grouped cross-validation of one variant, then a refit on all of ``data``.
+
+    Returns ``metrics`` (fold macro-F1 mean and std, pooled per-frame F1 and ECE,
+    timings, and with ``speed`` the scoring speed on fresh text),
+    ``fold_macro_f1``, the out-of-fold ``oof_proba`` and ``oof_pred``, and the
+    refit ``model``.
+    """
     proba = np.zeros(Y.shape)
     pred = np.zeros_like(Y)
     fold_f1 = []
+    started = time.perf_counter()
     for fit_idx, test_idx in GroupKFold(n_splits=folds).split(data, groups=groups):
         model = build(variant, scheme, embedders).fit(data.iloc[fit_idx], Y[fit_idx], groups[fit_idx])
         proba[test_idx] = model.predict_proba(data.iloc[test_idx])
         pred[test_idx] = proba[test_idx] >= model.thresholds_
         fold_f1.append(f1_score(Y[test_idx], pred[test_idx], average="macro", zero_division=0))
+    cv_seconds = time.perf_counter() - started
     started = time.perf_counter()
     final = build(variant, scheme, embedders).fit(data, Y, groups)
-    train_seconds = time.perf_counter() - started
     metrics = {
         "dev_macro_f1": float(np.mean(fold_f1)),
         "dev_macro_f1_std": float(np.std(fold_f1)),
-        "train_seconds": train_seconds,
-        "scoring_paragraphs_per_second": scoring_speed(final, data),
+        "train_seconds": time.perf_counter() - started,
+        "cv_seconds": cv_seconds,
     }
+    if speed:
+        metrics["scoring_paragraphs_per_second"] = scoring_speed(final, data)
     for j, name in enumerate(scheme.names):
         metrics[f"dev_{name}_f1"] = float(f1_score(Y[:, j], pred[:, j], zero_division=0))
         metrics[f"dev_{name}_ece"] = expected_calibration_error(Y[:, j], proba[:, j])
     metrics["dev_max_ece"] = max(metrics[f"dev_{n}_ece"] for n in scheme.names)
-    return {"metrics": metrics, "fold_macro_f1": fold_f1, "model": final, "oof_proba": proba}
+    return {"metrics": metrics, "fold_macro_f1": fold_f1, "model": final, "oof_proba": proba, "oof_pred": pred}
 
 
 def scoring_speed(model, data: pd.DataFrame) -> float:
@@ -306,6 +342,8 @@ class ExperimentResult:
     winner: str | None
     test_metrics: dict = field(default_factory=dict)
     run_ids: dict = field(default_factory=dict)
+    models: dict = field(default_factory=dict)
+    """Each variant refit on all train/dev paragraphs, by name."""
 
 
 def run_experiment(
@@ -365,32 +403,24 @@ def run_experiment(
         ship_winner(model, variant, scheme_view, output=output, digest=digest, experiment=experiment_name,
                     tracking_uri=tracking_uri, test_metrics=test_metrics, dev_metrics=table.set_index("variant").loc[winner].to_dict(),
                     run_id=run_ids[winner])
-    return ExperimentResult(table=table, winner=winner, test_metrics=test_metrics, run_ids=run_ids)
+    return ExperimentResult(table=table, winner=winner, test_metrics=test_metrics, run_ids=run_ids, models=models)
 
 
 def ship_winner(model, variant, scheme, *, output, digest, experiment, tracking_uri, test_metrics, dev_metrics, run_id) -> None:
     """Save the winner as the pyfunc model and register it as champion, with its provenance."""
-    import tempfile
-
     from framing import tracking
 
     with tracking.run(f"champion-{variant.name}", tracking_uri=tracking_uri, experiment=experiment,
                       tags={"winner_of": experiment, "winner_run_id": run_id, "rule": "highest dev macro-F1"}) as mlflow:
         mlflow.log_metrics(test_metrics)
         mlflow.log_params({"variant": variant.name, "data_digest": digest})
-        with tempfile.TemporaryDirectory() as tmp:
-            head = Path(tmp) / "head"
-            model.classifier.save(
-                head,
-                frames=scheme.names,
-                codebook=scheme.name,
-                embedder=model.embedder.identity,
-                features={"context": variant.context},
-                data_digest=digest,
-                experiment=experiment,
-                variant=variant.name,
-                run_id=run_id,
-                metrics={k: round(float(v), 4) for k, v in {**test_metrics, "dev_macro_f1": dev_metrics["dev_macro_f1"]}.items()},
-            )
-            tracking.save_pyfunc(head, output)
+        model.save(
+            output,
+            scheme,
+            data_digest=digest,
+            experiment=experiment,
+            variant=variant.name,
+            run_id=run_id,
+            metrics={k: round(float(v), 4) for k, v in {**test_metrics, "dev_macro_f1": dev_metrics["dev_macro_f1"]}.items()},
+        )
         tracking.log_and_register(mlflow, output)

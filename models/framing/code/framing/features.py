@@ -1,16 +1,22 @@
-"""What the classifier sees of a paragraph: its embedding, optionally with its context.
+"""What the classifier sees of a paragraph: its embedding, optionally with its context and its words.
 
 With context, a paragraph's features are its own embedding, its headline's
 and the mean of its neighbours' (the kept paragraphs before and after it),
-concatenated. Training and serving both build features here, so they cannot
+concatenated. With :class:`WordFeatures`, the TF-IDF of the paragraph's words
+is joined on: the names of agencies, laws and companies that a sentence
+embedding blurs. Training and serving both build features here, so they cannot
 drift apart. Missing context (a bare text sent to the model) falls back to the
 paragraph's own embedding.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 CONTEXT_COLUMNS = ("title", "previous_text", "next_text")
 
@@ -31,8 +37,75 @@ def _texts_or_none(frame: pd.DataFrame, column: str) -> list[str | None]:
     return [v if isinstance(v, str) and v.strip() else None for v in frame[column]]
 
 
-def paragraph_features(embedder, frame: pd.DataFrame, *, context: bool = False, progress: bool = False) -> np.ndarray:
-    """Feature matrix of shape ``(n, d)``, or ``(n, 3d)`` with context."""
+WORDS_VOCABULARY = "words.json"
+WORDS_IDF = "words.npz"
+
+
+class WordFeatures:
+    """TF-IDF of a paragraph's word uni- and bigrams (sublinear, L2-normalised), times ``weight``.
+
+    ``weight`` sets how much the words count against the unit-length
+    embeddings under the classifier's one regularisation strength.
+    """
+
+    def __init__(self, weight: float = 2.0, min_df: int = 2):
+        self.weight = weight
+        self.min_df = min_df
+
+    def _vectorizer(self, **kwargs):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        return TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words="english", **kwargs)
+
+    def fit(self, texts) -> "WordFeatures":
+        self.vectorizer_ = self._vectorizer(min_df=self.min_df).fit(list(texts))
+        return self
+
+    def transform(self, texts) -> sp.csr_matrix:
+        return (self.weight * self.vectorizer_.transform(list(texts))).tocsr()
+
+    @property
+    def size(self) -> int:
+        return len(self.vectorizer_.vocabulary_)
+
+    def save(self, directory: Path) -> None:
+        """Parameters and the vocabulary (terms in column order, alphabetical) as JSON, inverse document frequencies as ``.npz``."""
+        terms = sorted(self.vectorizer_.vocabulary_, key=self.vectorizer_.vocabulary_.get)
+        meta = {"weight": self.weight, "min_df": self.min_df, "terms": terms}
+        (directory / WORDS_VOCABULARY).write_text(json.dumps(meta, ensure_ascii=False))
+        np.savez(directory / WORDS_IDF, idf=self.vectorizer_.idf_)
+
+    @classmethod
+    def load(cls, directory: Path) -> "WordFeatures | None":
+        """The word features saved in ``directory``, or None for a model without them."""
+        if not (directory / WORDS_VOCABULARY).exists():
+            return None
+        meta = json.loads((directory / WORDS_VOCABULARY).read_text(encoding="utf-8"))
+        words = cls(weight=meta["weight"], min_df=meta["min_df"])
+        words.vectorizer_ = words._vectorizer(vocabulary={term: i for i, term in enumerate(meta["terms"])})
+        with np.load(directory / WORDS_IDF, allow_pickle=False) as arrays:
+            words.vectorizer_.idf_ = arrays["idf"]
+        return words
+
+
+def paragraph_features(
+    embedder, frame: pd.DataFrame, *, context: bool = False, words: WordFeatures | None = None, progress: bool = False
+):
+    """Feature matrix of shape ``(n, d)``, ``(n, 3d)`` with context, plus the vocabulary's columns with words.
+
+    Dense without words; a CSR matrix with them.
+    """
+    return join_words(_embedding_features(embedder, frame, context=context, progress=progress), words, frame["text"])
+
+
+def join_words(dense: np.ndarray, words: WordFeatures | None, texts):
+    """``dense`` with the word features of ``texts`` joined on as columns; ``dense`` itself without words."""
+    if words is None:
+        return dense
+    return sp.hstack([sp.csr_matrix(dense), words.transform(texts)]).tocsr()
+
+
+def _embedding_features(embedder, frame: pd.DataFrame, *, context: bool, progress: bool) -> np.ndarray:
     texts = frame["text"].tolist()
     if not context:
         return embedder.encode(texts, progress=progress)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from framing.config import CORPUS_PATH, LABELS_DIR, SEEDS_DIR
+from framing.files import atomic_path
 from framing.frames import FrameScheme
 from framing.paragraphs import split_blocks, text_hash
 from framing.schema import FramingWarning, LABEL_KEY, FramingError, require_columns
@@ -69,15 +70,13 @@ def read_label_file(path: str | Path, scheme: FrameScheme | None = None) -> pd.D
 
 def write_label_file(table: pd.DataFrame, path: str | Path) -> None:
     """Write labels sorted by key, atomically, so a failed write leaves the old file."""
-    path = Path(path)
     out = table.copy()
     out["frames"] = [";".join(f) for f in out["frames"]]
     out["boilerplate"] = out["boilerplate"].astype(bool)
     columns = [*LABEL_COLUMNS, *(c for c in ("text",) if c in out.columns)]
     out = out[columns].sort_values(["article_id", "paragraph_index"])
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    out.to_csv(tmp, index=False)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        out.to_csv(tmp, index=False)
 
 
 def label_files(directory: Path = LABELS_DIR) -> list[Path]:

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import f1_score
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 from sklearn.utils.validation import check_array, check_is_fitted
 
@@ -29,15 +28,26 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def best_threshold(y_true: np.ndarray, proba: np.ndarray) -> float:
-    """The probability cut that maximises F1 on ``(y_true, proba)``; 0.5 without positives."""
+    """The probability cut that maximises F1 on ``(y_true, proba)``; 0.5 without positives.
+
+    Candidates are the distinct probabilities (to 3 decimals) inside (0.02, 0.98);
+    the F1 of every candidate is computed at once from sorted cumulative counts.
+    """
+    y_true = np.asarray(y_true, dtype=bool)
+    proba = np.asarray(proba, dtype=float)
     if y_true.sum() == 0:
         return 0.5
     candidates = np.unique(np.round(proba, 3))
     candidates = candidates[(candidates > 0.02) & (candidates < 0.98)]
     if len(candidates) == 0:
         return 0.5
-    scores = [f1_score(y_true, proba >= t, zero_division=0) for t in candidates]
-    return float(candidates[int(np.argmax(scores))])
+    order = np.argsort(proba)
+    ranked, positives = proba[order], y_true[order]
+    start = np.searchsorted(ranked, candidates, side="left")
+    predicted = len(ranked) - start
+    hits = np.concatenate([np.cumsum(positives[::-1])[::-1], [0]])[start]
+    f1 = 2 * hits / (predicted + y_true.sum())
+    return float(candidates[int(np.argmax(f1))])
 
 
 class FrameClassifier(ClassifierMixin, BaseEstimator):

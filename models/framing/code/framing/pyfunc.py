@@ -3,7 +3,8 @@
 ``mlflow.pyfunc.load_model(path).predict(pd.DataFrame({"text": [...]}))`` returns
 one row per text: a probability column per frame and ``frames``, the list of
 frames that pass their thresholds (empty for none). Optional ``title``,
-``previous_text`` and ``next_text`` columns give a context model its context. Loading refuses a head
+``previous_text`` and ``next_text`` columns give a context model its context. A
+head saved with word features (``words.json``) joins them on. Loading refuses a head
 trained on another embedding model or dimension.
 """
 
@@ -18,7 +19,7 @@ import pandas as pd
 from mlflow.models import set_model
 
 from framing.embed import Embedder
-from framing.features import paragraph_features
+from framing.features import WordFeatures, paragraph_features
 from framing.model import FrameClassifier
 from framing.schema import FramingError
 
@@ -33,11 +34,12 @@ class FramingModel(mlflow.pyfunc.PythonModel):
         self.classifier, meta = FrameClassifier.load(directory)
         self.frames: list[str] = meta["frames"]
         self.context: bool = meta.get("features", {}).get("context", False)
+        self.words = WordFeatures.load(directory)
         expected = meta["embedder"]
         cache = os.environ.get("FRAMING_CACHE_DIR")
         self.embedder = Embedder(expected["name"], cache_dir=Path(cache) if cache else None)
         found = self.embedder.identity
-        width = found["dimension"] * (3 if self.context else 1)
+        width = found["dimension"] * (3 if self.context else 1) + (self.words.size if self.words else 0)
         if found["dimension"] != expected["dimension"] or self.classifier.n_features_in_ != width:
             raise FramingError(
                 f"model head expects {expected['dimension']}-d embeddings from {expected['name']!r}, "
@@ -52,7 +54,7 @@ class FramingModel(mlflow.pyfunc.PythonModel):
 
     def predict(self, context, model_input, params=None) -> pd.DataFrame:
         frame = _frame(model_input)
-        X = paragraph_features(self.embedder, frame, context=self.context, progress=len(frame) > 200)
+        X = paragraph_features(self.embedder, frame, context=self.context, words=self.words, progress=len(frame) > 200)
         proba = self.classifier.predict_proba(X)
         passed = proba >= self.classifier.thresholds_
         out = pd.DataFrame(proba, columns=self.frames)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from framing.features import CONTEXT_COLUMNS, with_neighbours
+from framing.files import atomic_path
 from framing.schema import FramingError, require_columns
 
 OUTPUT_COLUMNS = ("article_id", "outlet", "date", "paragraph_index", "text")
@@ -55,9 +55,7 @@ def write_table(table: pd.DataFrame, path: str | Path) -> Path:
     suffix = path.suffix.lower()
     if suffix not in TABLE_FORMATS:
         raise FramingError(f"{path}: unknown output format {suffix!r}; use one of {', '.join(TABLE_FORMATS)}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         if suffix == ".jsonl":
             table.to_json(tmp, orient="records", lines=True, force_ascii=False)
         elif suffix == ".csv":
@@ -67,7 +65,4 @@ def write_table(table: pd.DataFrame, path: str | Path) -> Path:
             flat.to_csv(tmp, index=False)
         else:
             table.to_parquet(tmp, index=False)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path

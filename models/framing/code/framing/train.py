@@ -1,29 +1,27 @@
 """Train the frame classifier on the labelled paragraphs, evaluate it, track it in mlflow.
 
-Evaluation is cross-validation grouped by article on the train/dev articles
-(paragraphs of one article never straddle folds), plus the held-back test
-articles of ``data/split.csv`` when there are any. The shipped model is
+A training run is one embedding variant of :mod:`framing.experiment`,
+evaluated the same way: cross-validation grouped by article on the train/dev
+articles (paragraphs of one article never straddle folds), plus the held-back
+test articles of ``data/split.csv`` when there are any. The shipped model is
 then fit on all train/dev paragraphs.
 """
 
 from __future__ import annotations
 
-import tempfile
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import precision_recall_fscore_support
-from sklearn.model_selection import GroupKFold
 
 from framing import config
 from framing.embed import Embedder
+from framing.experiment import Variant, evaluate_variant
 from framing.features import paragraph_features
 from framing.frames import FrameScheme
 from framing.labels import article_texts, attach_text, frame_matrix, label_files, load_label_files
-from framing.model import FrameClassifier
 from framing.schema import FramingError
 
 
@@ -40,16 +38,23 @@ class TrainConfig:
     class_weight: str | None = "balanced"
     calibrate: bool = True
     context: bool = False
+    words: float = 0.0
     folds: int = 5
-    seed: int = 0
 
     def __post_init__(self):
         if not self.C > 0:
             raise FramingError(f"The 'C' parameter must be a positive number. Got {self.C!r} instead.")
+        if self.words < 0:
+            raise FramingError(f"The 'words' weight must be 0 or more. Got {self.words!r} instead.")
         if self.folds < 2:
             raise FramingError(f"The 'folds' parameter must be at least 2. Got {self.folds!r} instead.")
         if self.class_weight not in ("balanced", None):
             raise FramingError(f"The 'class_weight' parameter must be 'balanced' or None. Got {self.class_weight!r}.")
+
+    def variant(self) -> Variant:
+        """The experiment variant this run trains."""
+        return Variant(name="train", embedder=self.embedder, context=self.context, words=self.words,
+                       C=self.C, class_weight=self.class_weight, calibrate=self.calibrate)
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -111,23 +116,6 @@ def per_frame_scores(Y: np.ndarray, P: np.ndarray, names: list[str]) -> pd.DataF
     return pd.DataFrame({"frame": names, "precision": p, "recall": r, "f1": f, "support": s})
 
 
-def cross_validate(X, Y, groups, cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold predictions and probabilities, folds grouped by article."""
-    folds = min(cfg.folds, len(set(groups)))
-    if folds < 2:
-        raise FramingError("cross-validation needs labelled paragraphs from at least two articles")
-    pred, proba = np.zeros_like(Y), np.zeros(Y.shape)
-    for fit_idx, test_idx in GroupKFold(n_splits=folds).split(X, groups=groups):
-        model = make_classifier(cfg).fit(X[fit_idx], Y[fit_idx], groups=groups[fit_idx])
-        proba[test_idx] = model.predict_proba(X[test_idx])
-        pred[test_idx] = model.predict(X[test_idx])
-    return pred, proba
-
-
-def make_classifier(cfg: TrainConfig) -> FrameClassifier:
-    return FrameClassifier(C=cfg.C, class_weight=cfg.class_weight, calibrate=cfg.calibrate, random_state=cfg.seed)
-
-
 def pr_figure(Y: np.ndarray, proba: np.ndarray, names: list[str]):
     """Per-frame precision-recall curves of the out-of-fold probabilities."""
     import matplotlib
@@ -158,27 +146,29 @@ def train(
     scheme = FrameScheme.load(cfg.codebook)
     embedder = Embedder(cfg.embedder)
     data = load_training_data(cfg, scheme)
-    X_all = paragraph_features(embedder, data, context=cfg.context, progress=progress)
+    paragraph_features(embedder, data, context=cfg.context, progress=progress)  # embed once; the folds read the cache
     Y_all = frame_matrix(data["frames"], scheme.names)
     is_train = (data["split"] != "test").to_numpy()
-    X, Y, groups = X_all[is_train], Y_all[is_train], data.loc[is_train, "article_id"].to_numpy()
+    dev, Y = data[is_train].reset_index(drop=True), Y_all[is_train]
+    groups = dev["article_id"].to_numpy()
+    folds = min(cfg.folds, len(set(groups)))
+    if folds < 2:
+        raise FramingError("cross-validation needs labelled paragraphs from at least two articles")
 
-    started = time.perf_counter()
-    pred, proba = cross_validate(X, Y, groups, cfg)
-    cv_seconds = time.perf_counter() - started
-    scores = per_frame_scores(Y, pred, scheme.names)
+    outcome = evaluate_variant(cfg.variant(), dev, Y, groups, scheme, {cfg.embedder: embedder}, folds, speed=False)
+    model, proba = outcome["model"], outcome["oof_proba"]
+    scores = per_frame_scores(Y, outcome["oof_pred"], scheme.names)
     metrics = {"cv_macro_f1": float(scores["f1"].mean())}
     for row in scores.itertuples():
         metrics |= {f"cv_{row.frame}_{m}": float(getattr(row, m)) for m in ("precision", "recall", "f1")}
-
-    started = time.perf_counter()
-    model = make_classifier(cfg).fit(X, Y, groups=groups)
-    metrics["fit_seconds"] = time.perf_counter() - started
-    metrics["cv_seconds"] = cv_seconds
+    metrics["fit_seconds"] = outcome["metrics"]["train_seconds"]
+    metrics["cv_seconds"] = outcome["metrics"]["cv_seconds"]
     if (~is_train).any():
-        test = per_frame_scores(Y_all[~is_train], model.predict(X_all[~is_train]), scheme.names)
-        metrics["test_macro_f1"] = float(test["f1"].mean())
-        metrics |= {f"test_{r.frame}_f1": float(r.f1) for r in test.itertuples()}
+        test = data[~is_train].reset_index(drop=True)
+        pred = (model.predict_proba(test) >= model.thresholds_).astype(int)
+        test_scores = per_frame_scores(Y_all[~is_train], pred, scheme.names)
+        metrics["test_macro_f1"] = float(test_scores["f1"].mean())
+        metrics |= {f"test_{r.frame}_f1": float(r.f1) for r in test_scores.itertuples()}
 
     keys = data[["article_id", "paragraph_index", "text_hash", "split"]].assign(
         frames=[";".join(f) for f in data["frames"]]
@@ -190,19 +180,7 @@ def train(
         mlflow.log_figure(pr_figure(Y, proba, scheme.names), "precision_recall.png")
         mlflow.log_table(scores, "per_frame_cv.json")
         run_id = mlflow.active_run().info.run_id
-        with tempfile.TemporaryDirectory() as tmp:
-            head = Path(tmp) / "head"
-            model.save(
-                head,
-                frames=scheme.names,
-                codebook=scheme.name,
-                embedder=embedder.identity,
-                features={"context": cfg.context},
-                data_digest=digest,
-                run_id=run_id,
-                metrics={k: round(v, 4) for k, v in metrics.items()},
-            )
-            tracking.save_pyfunc(head, output)
+        model.save(output, scheme, data_digest=digest, run_id=run_id, metrics={k: round(v, 4) for k, v in metrics.items()})
         version = tracking.log_and_register(mlflow, output, register=register)
     return TrainResult(
         run_id=run_id,
