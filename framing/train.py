@@ -25,7 +25,6 @@ from framing.labels import article_texts, attach_text, frame_matrix, label_files
 from framing.schema import FramingError
 
 
-
 @dataclass(frozen=True)
 class TrainConfig:
     """What a training run depends on; ``to_dict()`` is logged as the run's parameters."""
