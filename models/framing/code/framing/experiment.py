@@ -56,6 +56,8 @@ class Variant:
             raise FramingError(f"variant {self.name!r}: 'words' is a weight of 0 or more, for kind embedding; got {self.words!r}")
         if not self.C > 0:
             raise FramingError(f"variant {self.name!r}: The 'C' parameter must be positive. Got {self.C!r} instead.")
+        if self.class_weight not in ("balanced", None):
+            raise FramingError(f"variant {self.name!r}: 'class_weight' must be 'balanced' or None. Got {self.class_weight!r}.")
 
     @property
     def exportable(self) -> bool:
@@ -314,6 +316,42 @@ def evaluate_variant(variant, data, Y, groups, scheme, embedders, folds: int, *,
     return {"metrics": metrics, "fold_macro_f1": fold_f1, "model": final, "oof_proba": proba, "oof_pred": pred}
 
 
+@dataclass
+class Parts:
+    """The labelled paragraphs as ``data/split.csv`` divides them: train/dev for CV and fitting, test for final figures."""
+
+    dev: pd.DataFrame
+    Y: np.ndarray
+    groups: np.ndarray
+    folds: int
+    test: pd.DataFrame
+    Y_test: np.ndarray
+
+
+def split_parts(data: pd.DataFrame, Y_all: np.ndarray, folds: int) -> Parts:
+    """Split ``data`` (with its indicators ``Y_all``) by its ``split`` column; ``folds`` is capped by the articles."""
+    is_test = (data["split"] == "test").to_numpy()
+    dev = data[~is_test].reset_index(drop=True)
+    groups = dev["article_id"].to_numpy()
+    folds = min(folds, len(set(groups)))
+    if folds < 2:
+        raise FramingError("cross-validation needs labelled paragraphs from at least two articles")
+    return Parts(dev, Y_all[~is_test], groups, folds, data[is_test].reset_index(drop=True), Y_all[is_test])
+
+
+def score_test_part(model, test: pd.DataFrame, Y_test: np.ndarray, names: list[str]) -> dict[str, float]:
+    """Macro-F1 and per-frame F1 and ECE of a fitted ``model`` on the test part; empty without one."""
+    if not len(test):
+        return {}
+    proba = model.predict_proba(test)
+    pred = (proba >= model.thresholds_).astype(int)
+    metrics = {"test_macro_f1": float(f1_score(Y_test, pred, average="macro", zero_division=0))}
+    for j, name in enumerate(names):
+        metrics[f"test_{name}_f1"] = float(f1_score(Y_test[:, j], pred[:, j], zero_division=0))
+        metrics[f"test_{name}_ece"] = expected_calibration_error(Y_test[:, j], proba[:, j])
+    return metrics
+
+
 def scoring_speed(model, data: pd.DataFrame) -> float:
     """Paragraphs per second on new text: embeddings computed afresh, not read from the cache."""
     sample = data.head(SPEED_SAMPLE)
@@ -363,21 +401,15 @@ def run_experiment(
     data = load_training_data(TrainConfig(codebook=cfg.codebook, labels=cfg.labels, corpus=cfg.corpus), scheme)
     Y_all = frame_matrix(data["frames"], scheme.names)[:, [scheme.names.index(n) for n in names]]
     scheme_view = FrameScheme(name=scheme.name, frames=tuple(f for f in scheme.frames if f.name in names))
-    train_mask = (data["split"] != "test").to_numpy()
-    dev, Y = data[train_mask].reset_index(drop=True), Y_all[train_mask]
-    groups = dev["article_id"].to_numpy()
-    folds = min(cfg.folds, len(set(groups)))
-    if folds < 2:
-        raise FramingError("the experiment needs labelled paragraphs from at least two articles")
-    keys = data[["article_id", "paragraph_index", "text_hash", "split"]].assign(frames=[";".join(f) for f in data["frames"]])
+    parts = split_parts(data, Y_all, cfg.folds)
     experiment_name = f"experiment-{cfg.name}"
     embedders: dict[str, Embedder] = {}
     rows, models, run_ids = [], {}, {}
     for variant in cfg.variants:
         with tracking.run(variant.name, tracking_uri=tracking_uri, experiment=experiment_name, tags={"kind": variant.kind}) as mlflow:
-            digest = tracking.log_dataset(mlflow, keys, name="framing-labels")
-            mlflow.log_params({k: str(v) for k, v in asdict(variant).items()} | {"folds": folds, "n_paragraphs": len(dev)})
-            outcome = evaluate_variant(variant, dev, Y, groups, scheme_view, embedders, folds)
+            digest = tracking.log_labels(mlflow, data)
+            mlflow.log_params({k: str(v) for k, v in asdict(variant).items()} | {"folds": parts.folds, "n_paragraphs": len(parts.dev)})
+            outcome = evaluate_variant(variant, parts.dev, parts.Y, parts.groups, scheme_view, embedders, parts.folds)
             mlflow.log_metrics(outcome["metrics"])
             for fold, value in enumerate(outcome["fold_macro_f1"]):
                 mlflow.log_metric("fold_macro_f1", value, step=fold)
@@ -392,14 +424,7 @@ def run_experiment(
     if winner is not None:
         variant = next(v for v in cfg.variants if v.name == winner)
         model = models[winner]
-        if (~train_mask).any():
-            test, Y_test = data[~train_mask].reset_index(drop=True), Y_all[~train_mask]
-            proba = model.predict_proba(test)
-            pred = (proba >= model.thresholds_).astype(int)
-            test_metrics = {"test_macro_f1": float(f1_score(Y_test, pred, average="macro", zero_division=0))}
-            for j, name in enumerate(names):
-                test_metrics[f"test_{name}_f1"] = float(f1_score(Y_test[:, j], pred[:, j], zero_division=0))
-                test_metrics[f"test_{name}_ece"] = expected_calibration_error(Y_test[:, j], proba[:, j])
+        test_metrics = score_test_part(model, parts.test, parts.Y_test, names)
         ship_winner(model, variant, scheme_view, output=output, digest=digest, experiment=experiment_name,
                     tracking_uri=tracking_uri, test_metrics=test_metrics, dev_metrics=table.set_index("variant").loc[winner].to_dict(),
                     run_id=run_ids[winner])

@@ -93,10 +93,11 @@ def run(name: str, *, tracking_uri: str | None = None, experiment: str = config.
         yield mlflow
 
 
-def log_dataset(mlflow, table: pd.DataFrame, *, name: str, context: str = "training") -> str:
-    """Log the labelled keys as an mlflow dataset; returns its digest."""
-    dataset = mlflow.data.from_pandas(table, name=name)
-    mlflow.log_input(dataset, context=context)
+def log_labels(mlflow, data: pd.DataFrame) -> str:
+    """Log the labelled paragraphs' keys, split and frames (never their text) as the dataset ``framing-labels``; returns its digest."""
+    keys = data[["article_id", "paragraph_index", "text_hash", "split"]].assign(frames=[";".join(f) for f in data["frames"]])
+    dataset = mlflow.data.from_pandas(keys, name="framing-labels")
+    mlflow.log_input(dataset, context="training")
     return dataset.digest
 
 

@@ -18,7 +18,7 @@ from sklearn.metrics import precision_recall_fscore_support
 
 from framing import config
 from framing.embed import Embedder
-from framing.experiment import Variant, evaluate_variant
+from framing.experiment import Variant, evaluate_variant, score_test_part, split_parts
 from framing.features import paragraph_features
 from framing.frames import FrameScheme
 from framing.labels import article_texts, attach_text, frame_matrix, label_files, load_label_files
@@ -41,14 +41,9 @@ class TrainConfig:
     folds: int = 5
 
     def __post_init__(self):
-        if not self.C > 0:
-            raise FramingError(f"The 'C' parameter must be a positive number. Got {self.C!r} instead.")
-        if self.words < 0:
-            raise FramingError(f"The 'words' weight must be 0 or more. Got {self.words!r} instead.")
         if self.folds < 2:
             raise FramingError(f"The 'folds' parameter must be at least 2. Got {self.folds!r} instead.")
-        if self.class_weight not in ("balanced", None):
-            raise FramingError(f"The 'class_weight' parameter must be 'balanced' or None. Got {self.class_weight!r}.")
+        self.variant()  # checks C, class_weight and words as an experiment variant's
 
     def variant(self) -> Variant:
         """The experiment variant this run trains."""
@@ -146,15 +141,10 @@ def train(
     embedder = Embedder(cfg.embedder)
     data = load_training_data(cfg, scheme)
     paragraph_features(embedder, data, context=cfg.context, progress=progress)  # embed once; the folds read the cache
-    Y_all = frame_matrix(data["frames"], scheme.names)
-    is_train = (data["split"] != "test").to_numpy()
-    dev, Y = data[is_train].reset_index(drop=True), Y_all[is_train]
-    groups = dev["article_id"].to_numpy()
-    folds = min(cfg.folds, len(set(groups)))
-    if folds < 2:
-        raise FramingError("cross-validation needs labelled paragraphs from at least two articles")
+    parts = split_parts(data, frame_matrix(data["frames"], scheme.names), cfg.folds)
+    Y, groups = parts.Y, parts.groups
 
-    outcome = evaluate_variant(cfg.variant(), dev, Y, groups, scheme, {cfg.embedder: embedder}, folds, speed=False)
+    outcome = evaluate_variant(cfg.variant(), parts.dev, Y, groups, scheme, {cfg.embedder: embedder}, parts.folds, speed=False)
     model, proba = outcome["model"], outcome["oof_proba"]
     scores = per_frame_scores(Y, outcome["oof_pred"], scheme.names)
     metrics = {"cv_macro_f1": float(scores["f1"].mean())}
@@ -162,19 +152,11 @@ def train(
         metrics |= {f"cv_{row.frame}_{m}": float(getattr(row, m)) for m in ("precision", "recall", "f1")}
     metrics["fit_seconds"] = outcome["metrics"]["train_seconds"]
     metrics["cv_seconds"] = outcome["metrics"]["cv_seconds"]
-    if (~is_train).any():
-        test = data[~is_train].reset_index(drop=True)
-        pred = (model.predict_proba(test) >= model.thresholds_).astype(int)
-        test_scores = per_frame_scores(Y_all[~is_train], pred, scheme.names)
-        metrics["test_macro_f1"] = float(test_scores["f1"].mean())
-        metrics |= {f"test_{r.frame}_f1": float(r.f1) for r in test_scores.itertuples()}
+    metrics |= score_test_part(model, parts.test, parts.Y_test, scheme.names)
 
-    keys = data[["article_id", "paragraph_index", "text_hash", "split"]].assign(
-        frames=[";".join(f) for f in data["frames"]]
-    )
     with tracking.run("train", tracking_uri=tracking_uri, tags={"codebook": scheme.name}) as mlflow:
-        digest = tracking.log_dataset(mlflow, keys, name="framing-labels")
-        mlflow.log_params(cfg.to_dict() | {"n_paragraphs": int(is_train.sum()), "n_articles": len(set(groups))})
+        digest = tracking.log_labels(mlflow, data)
+        mlflow.log_params(cfg.to_dict() | {"n_paragraphs": len(parts.dev), "n_articles": len(set(groups))})
         mlflow.log_metrics(metrics)
         mlflow.log_figure(pr_figure(Y, proba, scheme.names), "precision_recall.png")
         mlflow.log_table(scores, "per_frame_cv.json")
@@ -186,7 +168,7 @@ def train(
         metrics=metrics,
         per_frame=scores,
         model_dir=output,
-        n_paragraphs=int(is_train.sum()),
+        n_paragraphs=len(parts.dev),
         n_articles=len(set(groups)),
         registered_version=version,
     )
