@@ -149,10 +149,34 @@ def test_score_writes_jsonl_to_stdout_without_output(tmp_path):
 
 def test_annotate_export_random_draw_needs_no_model(tmp_path, seed_articles):
     unlabelled = tmp_path / "articles.jsonl"
-    seed_articles.assign(article_id="copy-" + seed_articles.article_id).to_json(unlabelled, orient="records", lines=True)
+    seed_articles.assign(id="copy-" + seed_articles.article_id).to_json(unlabelled, orient="records", lines=True)
     out = tmp_path / "batch" / "batch.csv"
     result = run_cli("annotate", "export", unlabelled, "--strategy", "random", "-n", "10", "--model", tmp_path / "none", "-o", out)
     assert result.returncode == 0, result.stderr
     batch = pd.read_csv(out)
     assert len(batch) == 10 and batch.outlet.nunique() == 5
     assert sorted(p.name for p in out.parent.iterdir()) == ["batch.csv", "batch.labelstudio.json", "batch.labelstudio.xml"]
+
+
+def test_annotate_export_of_the_test_part_draws_only_test_articles(tmp_path, seed_articles):
+    test_ids = pd.read_csv(config.SPLIT_PATH).query("split == 'test'").article_id.head(2).tolist()
+    ids = [*test_ids, *("copy-" + seed_articles.article_id[2:])]
+    articles = tmp_path / "articles.jsonl"
+    seed_articles.assign(id=ids).to_json(articles, orient="records", lines=True)
+    out = tmp_path / "batch.csv"
+    result = run_cli("annotate", "export", articles, "--part", "test", "--strategy", "random", "-n", "100", "-o", out)
+    assert result.returncode == 0, result.stderr
+    assert set(pd.read_csv(out).article_id) == set(test_ids)
+
+
+def test_annotate_export_of_the_test_part_refuses_uncertainty_sampling(tmp_path):
+    result = run_cli("annotate", "export", config.SEEDS_DIR, "--part", "test", "-o", tmp_path / "batch.csv")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: --part test draws at random: pass --strategy random (a model must not pick its own test paragraphs)"
+    assert not (tmp_path / "batch.csv").exists()
+
+
+def test_annotate_export_with_nothing_left_to_pick_is_a_clear_error(tmp_path):
+    result = run_cli("annotate", "export", config.SEEDS_DIR, "--strategy", "random", "-o", tmp_path / "batch.csv")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: no unlabelled paragraphs to pick from the train part's articles"
