@@ -55,7 +55,7 @@ def pick_random(paragraphs: pd.DataFrame, n: int, *, seed: int = 0, exclude: set
 def _unlabelled(pool: pd.DataFrame, exclude: set | None) -> pd.DataFrame:
     if not exclude:
         return pool
-    return pool[[k not in exclude for k in zip(pool.article_id, pool.paragraph_index)]]
+    return pool[np.array([k not in exclude for k in zip(pool.article_id, pool.paragraph_index)], dtype=bool)]
 
 
 def _round_robin(ranked: pd.DataFrame, n: int) -> pd.DataFrame:

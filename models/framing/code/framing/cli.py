@@ -194,6 +194,13 @@ class Strategy(str, enum.Enum):
     random = "random"
 
 
+class Part(str, enum.Enum):
+    """Which articles ``annotate export`` draws from."""
+
+    train = "train"
+    test = "test"
+
+
 @annotate_app.command("export")
 def annotate_export_cli(
     inputs: list[Path] = Inputs,
@@ -203,12 +210,15 @@ def annotate_export_cli(
         Strategy.uncertain, help="uncertain: the paragraphs the model is least sure about; random: a random draw, for unbiased measurement and calibration.",
     ),
     seed: int = typer.Option(0, help="Random seed of --strategy random."),
+    part: Part = typer.Option(
+        Part.train, help="train: articles outside the test part; test: only the test part's articles, to grow it (random draws only, so no model chooses its own test).",
+    ),
     model: str = typer.Option(str(config.MODEL_DIR), "--model", "-m", help="Model that ranks paragraphs for --strategy uncertain."),
     skip_bad: bool = SkipBad,
 ):
     """Pick paragraphs of INPUTS for labelling, spread across outlets: the most uncertain, or a random draw.
 
-    Paragraphs already labelled and articles of the held-back test part are never picked.
+    Paragraphs already labelled are never picked, nor articles of the held-back test part unless --part test.
     """
     import pandas as pd
 
@@ -217,12 +227,14 @@ def annotate_export_cli(
     from framing.labels import load_label_files
     from framing.score import score_paragraphs
 
+    if part is Part.test and strategy is not Strategy.random:
+        raise FramingError("--part test draws at random: pass --strategy random (a model must not pick its own test paragraphs)")
     paragraphs = _paragraphs(inputs, skip_bad)
     labelled = load_label_files()
     exclude = set(zip(labelled.article_id, labelled.paragraph_index))
-    if config.SPLIT_PATH.exists():
-        split = pd.read_csv(config.SPLIT_PATH, dtype=str)
-        paragraphs = paragraphs[~paragraphs["article_id"].isin(split.loc[split["split"] == "test", "article_id"])]
+    split = pd.read_csv(config.SPLIT_PATH, dtype=str) if config.SPLIT_PATH.exists() else pd.DataFrame(columns=["article_id", "split"])
+    in_test = paragraphs["article_id"].isin(split.loc[split["split"] == "test", "article_id"])
+    paragraphs = paragraphs[in_test if part is Part.test else ~in_test]
     if strategy is Strategy.random:
         picked = pick_random(paragraphs, n, seed=seed, exclude=exclude)
     else:
@@ -231,6 +243,8 @@ def annotate_export_cli(
             title=paragraphs["title"].to_numpy(), text_hash=paragraphs["text_hash"].to_numpy()
         )
         picked = pick_uncertain(scored, n, thresholds=loaded.unwrap_python_model().classifier.thresholds_, exclude=exclude)
+    if picked.empty:
+        raise FramingError(f"no unlabelled paragraphs to pick from the {part.value} part's articles")
     files = export_batch(picked, output, FrameScheme.load())
     console.print(f"{len(picked)} paragraphs from {picked['outlet'].nunique()} outlets:")
     for kind, path in files.items():
