@@ -112,3 +112,10 @@ def test_setfit_variant_fine_tunes_without_leaving_checkpoints(tmp_path, trackin
     result = run_experiment(ExperimentConfig.load(write_config(tmp_path, body)), tracking_uri=tracking_uri, save_winner=False)
     assert result.table.variant.tolist() == ["setfit"] and result.winner is None
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["mlflow"]
+
+
+def test_setfit_variant_keeps_its_training_logs_off_the_console(tmp_path, tracking_uri, capfd):
+    body = f"name: sf\nlabels: [{SEEDS}]\nfolds: 2\nvariants:\n  - name: setfit\n    kind: setfit\n    setfit_max_steps: 2\n"
+    run_experiment(ExperimentConfig.load(write_config(tmp_path, body)), tracking_uri=tracking_uri, save_winner=False)
+    out, err = capfd.readouterr()
+    assert "embedding_loss" not in out + err and "Map:" not in err and "model_head.pkl" not in out + err

@@ -11,7 +11,11 @@ on all train/dev paragraphs, measured once on the test articles, saved to
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import tempfile
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -237,12 +241,11 @@ class SetFitModel(EmbeddingModel):
         from datasets import Dataset
         from setfit import SetFitModel as Body
         from setfit import Trainer, TrainingArguments
-
-        import shutil
-        import tempfile
+        from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
         path = str(resolve_model_path(self.variant.embedder))
-        model = Body.from_pretrained(path, multi_target_strategy="one-vs-rest", local_files_only=True)
+        with _quiet_setfit():
+            model = Body.from_pretrained(path, multi_target_strategy="one-vs-rest", local_files_only=True)
         scratch = tempfile.mkdtemp(prefix="framing-setfit-")  # SetFit writes checkpoints; keep them out of the repo
         args = TrainingArguments(
             output_dir=scratch,
@@ -254,11 +257,15 @@ class SetFitModel(EmbeddingModel):
             max_length=128,
             seed=0,
             report_to="none",
+            show_progress_bar=False,
         )
         dataset = Dataset.from_dict({"text": frame["text"].tolist(), "label": Y.tolist()})
-        trainer = Trainer(model=model, args=args, train_dataset=dataset)
         try:
-            trainer.train_embeddings(frame["text"].tolist(), Y.tolist(), args=args)
+            with _quiet_setfit():
+                trainer = Trainer(model=model, args=args, train_dataset=dataset)
+                for printer in (PrinterCallback, ProgressCallback):
+                    trainer.remove_callback(printer)
+                trainer.train_embeddings(frame["text"].tolist(), Y.tolist(), args=args)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         self.body = model.model_body
@@ -266,6 +273,25 @@ class SetFitModel(EmbeddingModel):
 
     def features(self, frame):
         return self.body.encode(frame["text"].tolist(), batch_size=32, normalize_embeddings=True)
+
+
+@contextlib.contextmanager
+def _quiet_setfit():
+    """Silence SetFit's and datasets' per-step logs and bars, which would bury the experiment's own output."""
+    import datasets
+    from setfit import logging as setfit_logging
+
+    verbosity, bars = setfit_logging.get_verbosity(), datasets.is_progress_bar_enabled()
+    setfit_logging.set_verbosity_error()
+    datasets.disable_progress_bars()
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*pin_memory.*")
+            yield
+    finally:
+        setfit_logging.set_verbosity(verbosity)
+        if bars:
+            datasets.enable_progress_bars()
 
 
 def build(variant: Variant, scheme: FrameScheme, embedders: dict[str, Embedder]):
