@@ -172,8 +172,6 @@ class EmbeddingModel:
 
     def save(self, output: Path, scheme: FrameScheme, **meta) -> None:
         """Write the fitted model as the pyfunc framing model at ``output``; ``meta`` goes into ``head.json``."""
-        import tempfile
-
         from framing import tracking
 
         with tempfile.TemporaryDirectory() as tmp:
@@ -244,8 +242,6 @@ class SetFitModel(EmbeddingModel):
         from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
         path = str(resolve_model_path(self.variant.embedder))
-        with _quiet_setfit():
-            model = Body.from_pretrained(path, multi_target_strategy="one-vs-rest", local_files_only=True)
         scratch = tempfile.mkdtemp(prefix="framing-setfit-")  # SetFit writes checkpoints; keep them out of the repo
         args = TrainingArguments(
             output_dir=scratch,
@@ -262,6 +258,7 @@ class SetFitModel(EmbeddingModel):
         dataset = Dataset.from_dict({"text": frame["text"].tolist(), "label": Y.tolist()})
         try:
             with _quiet_setfit():
+                model = Body.from_pretrained(path, multi_target_strategy="one-vs-rest", local_files_only=True)
                 trainer = Trainer(model=model, args=args, train_dataset=dataset)
                 for printer in (PrinterCallback, ProgressCallback):
                     trainer.remove_callback(printer)

@@ -21,7 +21,7 @@ from framing.embed import Embedder
 from framing.experiment import Variant, evaluate_variant, score_test_part, split_parts
 from framing.features import paragraph_features
 from framing.frames import FrameScheme
-from framing.labels import article_texts, attach_text, frame_matrix, label_files, load_label_files
+from framing.labels import article_texts, attach_text, frame_matrix, label_files, load_label_files, test_articles
 from framing.schema import FramingError
 
 
@@ -82,9 +82,7 @@ def load_training_data(cfg: TrainConfig, scheme: FrameScheme) -> pd.DataFrame:
         table = _add_neighbours(table, articles[0])
     if table.empty:
         raise FramingError("no labelled paragraphs with text are available to train on")
-    splits = pd.read_csv(config.SPLIT_PATH, dtype=str) if config.SPLIT_PATH.exists() else pd.DataFrame(columns=["article_id", "split"])
-    table = table.merge(splits, on="article_id", how="left")
-    table["split"] = table["split"].fillna("train")
+    table["split"] = np.where(table["article_id"].isin(test_articles()), "test", "train")
     return table.reset_index(drop=True)
 
 

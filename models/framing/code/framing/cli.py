@@ -220,11 +220,9 @@ def annotate_export_cli(
 
     Paragraphs already labelled are never picked, nor articles of the held-back test part unless --part test.
     """
-    import pandas as pd
-
     from framing.annotate import export_batch, pick_random, pick_uncertain
     from framing.frames import FrameScheme
-    from framing.labels import load_label_files
+    from framing.labels import load_label_files, test_articles
     from framing.score import score_paragraphs
 
     if part is Part.test and strategy is not Strategy.random:
@@ -232,8 +230,7 @@ def annotate_export_cli(
     paragraphs = _paragraphs(inputs, skip_bad)
     labelled = load_label_files()
     exclude = set(zip(labelled.article_id, labelled.paragraph_index))
-    split = pd.read_csv(config.SPLIT_PATH, dtype=str) if config.SPLIT_PATH.exists() else pd.DataFrame(columns=["article_id", "split"])
-    in_test = paragraphs["article_id"].isin(split.loc[split["split"] == "test", "article_id"])
+    in_test = paragraphs["article_id"].isin(test_articles())
     paragraphs = paragraphs[in_test if part is Part.test else ~in_test]
     if strategy is Strategy.random:
         picked = pick_random(paragraphs, n, seed=seed, exclude=exclude)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from framing.config import CORPUS_PATH, LABELS_DIR, SEEDS_DIR
+from framing.config import CORPUS_PATH, LABELS_DIR, SEEDS_DIR, SPLIT_PATH
 from framing.files import atomic_path
 from framing.frames import FrameScheme
 from framing.paragraphs import split_blocks, text_hash
@@ -82,6 +82,14 @@ def write_label_file(table: pd.DataFrame, path: str | Path) -> None:
 def label_files(directory: Path = LABELS_DIR) -> list[Path]:
     """The training label files: every CSV under ``directory`` outside ``agreement/``."""
     return sorted(p for p in directory.glob("*.csv"))
+
+
+def test_articles(path: Path = SPLIT_PATH) -> set[str]:
+    """The article ids of the held-back test part in ``data/split.csv``; none when there is no split file."""
+    if not path.exists():
+        return set()
+    split = pd.read_csv(path, dtype=str)
+    return set(split.loc[split["split"] == "test", "article_id"])
 
 
 def load_label_files(paths: Iterable[Path] | None = None, scheme: FrameScheme | None = None) -> pd.DataFrame:
