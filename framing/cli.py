@@ -162,7 +162,7 @@ def experiment_cli(
         console.print(f"  {row['variant']}: dev macro-F1 {row['dev_macro_f1']:.3f} ± {row['dev_macro_f1_std']:.3f}")
 
     console.print(f"experiment {cfg.name}: {len(cfg.variants)} variants, {cfg.folds}-fold CV by article")
-    result = run_experiment(cfg, tracking_uri=tracking_uri, save_winner=save_winner, output=output, on_variant=announce)
+    result = run_experiment(cfg, tracking_uri=tracking_uri, save_winner=save_winner, output=output, on_variant=announce, progress=True)
     table = Table(title=f"experiment {cfg.name} (dev = grouped CV on train/dev articles)")
     for column in ("variant", "macro-F1", *(f[:12] for f in frames), "max ECE", "train s", "para/s"):
         table.add_column(column, justify="left" if column == "variant" else "right")

@@ -119,3 +119,37 @@ def test_setfit_variant_keeps_its_training_logs_off_the_console(tmp_path, tracki
     run_experiment(ExperimentConfig.load(write_config(tmp_path, body)), tracking_uri=tracking_uri, save_winner=False)
     out, err = capfd.readouterr()
     assert "embedding_loss" not in out + err and "Map:" not in err and "model_head.pkl" not in out + err
+
+
+def test_fine_tuned_variant_ships_its_adapter_and_serves_as_it_scored_in_training(tmp_path, tracking_uri):
+    import numpy as np
+    import pandas as pd
+
+    from framing.tracking import load_model
+
+    body = f"name: tuned\nlabels: [{SEEDS}]\nfolds: 2\nvariants:\n  - name: minilm-lora\n    tune_epochs: 1\n    tune_rank: 4\n"
+    result = run_experiment(ExperimentConfig.load(write_config(tmp_path, body)), tracking_uri=tracking_uri, output=tmp_path / "model")
+    head = tmp_path / "model" / "artifacts" / "head"
+    assert sorted(p.name for p in head.iterdir()) == ["adapter.json", "adapter.npz", "head.json", "head.npz"]
+    texts = pd.DataFrame({"text": ["Officials said the app posed a security risk.", "Amazon said the email was sent in error."]})
+    served = load_model(str(tmp_path / "model")).predict(texts)
+    trained = result.models["minilm-lora"].predict_proba(texts)
+    np.testing.assert_allclose(served[FrameScheme.load().names].to_numpy(), trained, rtol=1e-5)
+
+
+def test_fine_tuning_goes_only_with_embedding_variants(tmp_path):
+    body = f"name: bad\nlabels: [{SEEDS}]\nvariants:\n  - name: t\n    kind: tfidf\n    tune_epochs: 2\n"
+    with pytest.raises(FramingError, match="'tune_epochs' is 0 or more, for kind embedding"):
+        ExperimentConfig.load(write_config(tmp_path, body))
+
+
+def test_numbers_in_config_may_be_written_as_yaml_reads_them(tmp_path):
+    body = f"name: n\nlabels: [{SEEDS}]\nvariants:\n  - name: m\n    C: 1e-1\n    tune_lr: 5e-4\n"
+    variant = ExperimentConfig.load(write_config(tmp_path, body)).variants[0]
+    assert (variant.C, variant.tune_lr) == (0.1, 0.0005)
+
+
+def test_a_word_where_a_number_belongs_is_a_clear_error(tmp_path):
+    body = f"name: n\nlabels: [{SEEDS}]\nvariants:\n  - name: m\n    C: high\n"
+    with pytest.raises(FramingError, match=re.escape("variant 'm': 'C' must be a number; got 'high'")):
+        ExperimentConfig.load(write_config(tmp_path, body))
