@@ -157,8 +157,11 @@ class Embedder:
 
     @property
     def identity(self) -> dict:
-        """What a saved classifier must match: model name, dimension, fingerprint."""
-        return {"name": self.model, "dimension": self.dimension, "fingerprint": self.fingerprint}
+        """What a saved classifier must match: model name, dimension, fingerprint (and the adapter's digest)."""
+        identity = {"name": self.model, "dimension": self.dimension, "fingerprint": self.fingerprint}
+        if self.adapter is not None:
+            identity["adapter"] = self.adapter.digest
+        return identity
 
     def load_body(self):
         """A fresh SentenceTransformer of the packaged weights, without the adapter (for fine-tuning)."""

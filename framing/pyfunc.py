@@ -42,6 +42,11 @@ class FramingModel(mlflow.pyfunc.PythonModel):
         adapter = LoraAdapter.load(directory)
         self.embedder = Embedder(expected["name"], adapter=adapter, cache_dir=Path(cache) if cache else None)
         found = self.embedder.identity
+        if expected.get("adapter") and found.get("adapter") != expected["adapter"]:
+            raise FramingError(
+                f"model head was trained with LoRA adapter {expected['adapter']}, "
+                f"but its folder holds {found.get('adapter') or 'none'}; save the model again from training"
+            )
         width = found["dimension"] * (3 if self.context else 1) + (self.words.size if self.words else 0)
         if found["dimension"] != expected["dimension"] or self.classifier.n_features_in_ != width:
             raise FramingError(

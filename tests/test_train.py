@@ -36,6 +36,32 @@ def test_training_with_word_features_saves_them_beside_the_head(tmp_path, tracki
     assert list(out.columns) == [*FRAMES, "frames"]
 
 
+@pytest.fixture(scope="module")
+def tuned_seed_model(tmp_path_factory):
+    """The seed model with one epoch of LoRA fine-tuning of MiniLM, unregistered."""
+    from framing.train import TrainConfig, train
+
+    base = tmp_path_factory.mktemp("tuned")
+    cfg = TrainConfig(labels=(config.LABELS_DIR / "seeds.csv",), corpus=None, folds=3, tune_epochs=1)
+    return train(cfg, output=base / "model", tracking_uri=f"sqlite:///{base / 'mlflow.db'}", register=False)
+
+
+def test_training_with_fine_tuning_ships_the_adapter_beside_the_head(tuned_seed_model):
+    head = tuned_seed_model.model_dir / "artifacts" / "head"
+    assert sorted(p.name for p in head.iterdir()) == ["adapter.json", "adapter.npz", "head.json", "head.npz"]
+    out = load_model(str(tuned_seed_model.model_dir)).predict(pd.DataFrame({"text": ["Pompeo said the US may ban Chinese apps."]}))
+    assert list(out.columns) == [*FRAMES, "frames"]
+
+
+def test_loading_refuses_a_fine_tuned_head_without_its_adapter(tuned_seed_model, tmp_path):
+    copy = tmp_path / "model"
+    shutil.copytree(tuned_seed_model.model_dir, copy)
+    (copy / "artifacts" / "head" / "adapter.json").unlink()
+    digest = json.loads((copy / "artifacts" / "head" / "head.json").read_text())["embedder"]["adapter"]
+    with pytest.raises(FramingError, match=re.escape(f"model head was trained with LoRA adapter {digest}, but its folder holds none")):
+        load_model(copy)
+
+
 def test_trained_model_is_registered_as_champion(trained_seed_model):
     result, uri = trained_seed_model
     mlflow.set_tracking_uri(uri)
