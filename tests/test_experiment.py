@@ -43,18 +43,22 @@ def test_two_variant_experiment_logs_two_runs_and_ships_the_winner(tmp_path, tra
     assert mlflow.get_run(champion.run_id).data.params["variant"] == "minilm"
 
 
-def test_shipped_model_with_word_features_scores_as_it_did_in_training(tmp_path, tracking_uri):
+@pytest.mark.parametrize("settings, head_files", [
+    ("words: 2.0", ["head.json", "head.npz", "words.json", "words.npz"]),
+    ("tune_epochs: 1\n    tune_rank: 4", ["adapter.json", "adapter.npz", "head.json", "head.npz"]),
+], ids=["word-features", "lora-adapter"])
+def test_shipped_model_serves_as_it_scored_in_training(tmp_path, tracking_uri, settings, head_files):
     import numpy as np
     import pandas as pd
 
     from framing.tracking import load_model
 
-    body = f"name: words\nlabels: [{SEEDS}]\nfolds: 2\nvariants:\n  - name: minilm-words\n    words: 2.0\n"
+    body = f"name: ship\nlabels: [{SEEDS}]\nfolds: 2\nvariants:\n  - name: minilm\n    {settings}\n"
     result = run_experiment(ExperimentConfig.load(write_config(tmp_path, body)), tracking_uri=tracking_uri, output=tmp_path / "model")
-    assert sorted(p.name for p in (tmp_path / "model" / "artifacts" / "head").iterdir()) == ["head.json", "head.npz", "words.json", "words.npz"]
+    assert sorted(p.name for p in (tmp_path / "model" / "artifacts" / "head").iterdir()) == head_files
     texts = pd.DataFrame({"text": ["Officials said the app posed a security risk.", "Amazon said the email was sent in error."]})
     served = load_model(str(tmp_path / "model")).predict(texts)
-    trained = result.models["minilm-words"].predict_proba(texts)
+    trained = result.models["minilm"].predict_proba(texts)
     np.testing.assert_allclose(served[FrameScheme.load().names].to_numpy(), trained, rtol=1e-5)
 
 
@@ -119,22 +123,6 @@ def test_setfit_variant_keeps_its_training_logs_off_the_console(tmp_path, tracki
     run_experiment(ExperimentConfig.load(write_config(tmp_path, body)), tracking_uri=tracking_uri, save_winner=False)
     out, err = capfd.readouterr()
     assert "embedding_loss" not in out + err and "Map:" not in err and "model_head.pkl" not in out + err
-
-
-def test_fine_tuned_variant_ships_its_adapter_and_serves_as_it_scored_in_training(tmp_path, tracking_uri):
-    import numpy as np
-    import pandas as pd
-
-    from framing.tracking import load_model
-
-    body = f"name: tuned\nlabels: [{SEEDS}]\nfolds: 2\nvariants:\n  - name: minilm-lora\n    tune_epochs: 1\n    tune_rank: 4\n"
-    result = run_experiment(ExperimentConfig.load(write_config(tmp_path, body)), tracking_uri=tracking_uri, output=tmp_path / "model")
-    head = tmp_path / "model" / "artifacts" / "head"
-    assert sorted(p.name for p in head.iterdir()) == ["adapter.json", "adapter.npz", "head.json", "head.npz"]
-    texts = pd.DataFrame({"text": ["Officials said the app posed a security risk.", "Amazon said the email was sent in error."]})
-    served = load_model(str(tmp_path / "model")).predict(texts)
-    trained = result.models["minilm-lora"].predict_proba(texts)
-    np.testing.assert_allclose(served[FrameScheme.load().names].to_numpy(), trained, rtol=1e-5)
 
 
 def test_fine_tuning_goes_only_with_embedding_variants(tmp_path):
