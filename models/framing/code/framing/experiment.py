@@ -52,12 +52,20 @@ class Variant:
     setfit_iterations: int = 1
     setfit_epochs: int = 1
     setfit_max_steps: int = -1
+    tune_epochs: int = 0
+    """Epochs of LoRA fine-tuning of the embedding body on the fold's labels (see :mod:`framing.tune`); 0 keeps it frozen."""
+    tune_rank: int = 8
+    tune_lr: float = 5e-4
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise FramingError(f"variant {self.name!r}: unknown kind {self.kind!r}; use one of {', '.join(KINDS)}")
         if self.words < 0 or (self.words and self.kind != "embedding"):
             raise FramingError(f"variant {self.name!r}: 'words' is a weight of 0 or more, for kind embedding; got {self.words!r}")
+        if self.tune_epochs < 0 or (self.tune_epochs and self.kind != "embedding"):
+            raise FramingError(f"variant {self.name!r}: 'tune_epochs' is 0 or more, for kind embedding; got {self.tune_epochs!r}")
+        if self.tune_rank < 1 or not self.tune_lr > 0:
+            raise FramingError(f"variant {self.name!r}: 'tune_rank' must be at least 1 and 'tune_lr' positive")
         if not self.C > 0:
             raise FramingError(f"variant {self.name!r}: The 'C' parameter must be positive. Got {self.C!r} instead.")
         if self.class_weight not in ("balanced", None):
@@ -102,7 +110,7 @@ class ExperimentConfig:
             bad = set(entry) - variant_keys
             if bad:
                 raise FramingError(f"{path}: variant {entry['name']!r} has unknown key {sorted(bad)[0]!r}")
-            variants.append(Variant(**entry))
+            variants.append(Variant(**_typed(entry)))
         names = [v.name for v in variants]
         if len(set(names)) != len(names):
             raise FramingError(f"{path}: variant names repeat: {names}")
@@ -133,6 +141,19 @@ class ExperimentConfig:
         return cfg
 
 
+def _typed(entry: dict) -> dict:
+    """A variant's YAML entry with its numbers as numbers (YAML reads ``5e-4`` as a string)."""
+    kinds = {f.name: f.type for f in fields(Variant)}
+    out = dict(entry)
+    for key, value in entry.items():
+        if kinds[key] in ("float", "int") and not isinstance(value, bool):
+            try:
+                out[key] = float(value) if kinds[key] == "float" else int(value)
+            except (TypeError, ValueError):
+                raise FramingError(f"variant {entry['name']!r}: {key!r} must be a number; got {value!r}") from None
+    return out
+
+
 def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
     """Mean |accuracy - confidence| over equal-width probability bins, weighted by bin size."""
     edges = np.linspace(0, 1, bins + 1)
@@ -146,17 +167,28 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> 
 
 
 class EmbeddingModel:
-    """Frozen sentence embeddings (optionally with context and words) and the frame classifier."""
+    """Sentence embeddings (optionally with context and words) and the frame classifier.
 
-    def __init__(self, variant: Variant, embedder: Embedder):
-        self.variant, self.embedder = variant, embedder
+    The body is frozen unless the variant sets ``tune_epochs``: then a LoRA
+    adapter is first fine-tuned on the training paragraphs, and the features
+    come from the adapted body.
+    """
+
+    def __init__(self, variant: Variant, embedder: Embedder, *, progress: bool = False):
+        self.variant, self.embedder, self.progress = variant, embedder, progress
         self.words: WordFeatures | None = None
 
     def features(self, frame: pd.DataFrame):
-        return paragraph_features(self.embedder, frame, context=self.variant.context, words=self.words)
+        return paragraph_features(self.embedder, frame, context=self.variant.context, words=self.words, progress=self.progress)
 
     def fit(self, frame: pd.DataFrame, Y: np.ndarray, groups: np.ndarray) -> "EmbeddingModel":
         v = self.variant
+        if v.tune_epochs:
+            from framing.tune import fine_tune
+
+            adapter = fine_tune(self.embedder, frame["text"], Y, epochs=v.tune_epochs, rank=v.tune_rank, lr=v.tune_lr, progress=self.progress)
+            # each fit has its own body, so its embeddings are never reused: no cache
+            self.embedder = Embedder(self.embedder.model, adapter=adapter, cache_dir=None, batch_size=self.embedder.batch_size)
         if v.words:
             self.words = WordFeatures(weight=v.words).fit(frame["text"])
         self.classifier = FrameClassifier(C=v.C, class_weight=v.class_weight, calibrate=v.calibrate)
@@ -186,6 +218,8 @@ class EmbeddingModel:
             )
             if self.words is not None:
                 self.words.save(head)
+            if self.embedder.adapter is not None:
+                self.embedder.adapter.save(head)
             tracking.save_pyfunc(head, output)
 
 
@@ -291,7 +325,7 @@ def _quiet_setfit():
             datasets.enable_progress_bars()
 
 
-def build(variant: Variant, scheme: FrameScheme, embedders: dict[str, Embedder]):
+def build(variant: Variant, scheme: FrameScheme, embedders: dict[str, Embedder], *, progress: bool = False):
     if variant.kind == "tfidf":
         return TfidfModel(variant)
     if variant.embedder not in embedders:
@@ -301,10 +335,10 @@ def build(variant: Variant, scheme: FrameScheme, embedders: dict[str, Embedder])
         return ZeroShotModel(variant, embedder, scheme)
     if variant.kind == "setfit":
         return SetFitModel(variant, embedder)
-    return EmbeddingModel(variant, embedder)
+    return EmbeddingModel(variant, embedder, progress=progress)
 
 
-def evaluate_variant(variant, data, Y, groups, scheme, embedders, folds: int, *, speed: bool = True) -> dict:
+def evaluate_variant(variant, data, Y, groups, scheme, embedders, folds: int, *, speed: bool = True, progress: bool = False) -> dict:
     """Grouped cross-validation of one variant, then a refit on all of ``data``.
 
     Returns ``metrics`` (fold macro-F1 mean and std, pooled per-frame F1 and ECE,
@@ -317,13 +351,13 @@ def evaluate_variant(variant, data, Y, groups, scheme, embedders, folds: int, *,
     fold_f1 = []
     started = time.perf_counter()
     for fit_idx, test_idx in GroupKFold(n_splits=folds).split(data, groups=groups):
-        model = build(variant, scheme, embedders).fit(data.iloc[fit_idx], Y[fit_idx], groups[fit_idx])
+        model = build(variant, scheme, embedders, progress=progress).fit(data.iloc[fit_idx], Y[fit_idx], groups[fit_idx])
         proba[test_idx] = model.predict_proba(data.iloc[test_idx])
         pred[test_idx] = proba[test_idx] >= model.thresholds_
         fold_f1.append(f1_score(Y[test_idx], pred[test_idx], average="macro", zero_division=0))
     cv_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    final = build(variant, scheme, embedders).fit(data, Y, groups)
+    final = build(variant, scheme, embedders, progress=progress).fit(data, Y, groups)
     metrics = {
         "dev_macro_f1": float(np.mean(fold_f1)),
         "dev_macro_f1_std": float(np.std(fold_f1)),
@@ -414,8 +448,9 @@ def run_experiment(
     save_winner: bool = True,
     output: Path = config.MODEL_DIR,
     on_variant=None,
+    progress: bool = False,
 ) -> ExperimentResult:
-    """Evaluate every variant as an mlflow run; optionally ship the winner."""
+    """Evaluate every variant as an mlflow run; optionally ship the winner. ``progress`` shows bars on long steps."""
     from framing import tracking
     from framing.train import TrainConfig, load_training_data
 
@@ -432,7 +467,7 @@ def run_experiment(
         with tracking.run(variant.name, tracking_uri=tracking_uri, experiment=experiment_name, tags={"kind": variant.kind}) as mlflow:
             digest = tracking.log_labels(mlflow, data)
             mlflow.log_params({k: str(v) for k, v in asdict(variant).items()} | {"folds": parts.folds, "n_paragraphs": len(parts.dev)})
-            outcome = evaluate_variant(variant, parts.dev, parts.Y, parts.groups, scheme_view, embedders, parts.folds)
+            outcome = evaluate_variant(variant, parts.dev, parts.Y, parts.groups, scheme_view, embedders, parts.folds, progress=progress)
             mlflow.log_metrics(outcome["metrics"])
             for fold, value in enumerate(outcome["fold_macro_f1"]):
                 mlflow.log_metric("fold_macro_f1", value, step=fold)

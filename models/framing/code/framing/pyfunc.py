@@ -4,8 +4,9 @@
 one row per text: a probability column per frame and ``frames``, the list of
 frames that pass their thresholds (empty for none). Optional ``title``,
 ``previous_text`` and ``next_text`` columns give a context model its context. A
-head saved with word features (``words.json``) joins them on. Loading refuses a head
-trained on another embedding model or dimension.
+head saved with word features (``words.json``) joins them on; one saved with a LoRA
+adapter (``adapter.json``) merges it into the packaged body. Loading refuses a head
+trained on another embedding model, dimension or adapter.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from framing.embed import Embedder
 from framing.features import WordFeatures, paragraph_features
 from framing.model import FrameClassifier
 from framing.schema import FramingError
+from framing.tune import LoraAdapter
 
 
 class FramingModel(mlflow.pyfunc.PythonModel):
@@ -37,8 +39,14 @@ class FramingModel(mlflow.pyfunc.PythonModel):
         self.words = WordFeatures.load(directory)
         expected = meta["embedder"]
         cache = os.environ.get("FRAMING_CACHE_DIR")
-        self.embedder = Embedder(expected["name"], cache_dir=Path(cache) if cache else None)
+        adapter = LoraAdapter.load(directory)
+        self.embedder = Embedder(expected["name"], adapter=adapter, cache_dir=Path(cache) if cache else None)
         found = self.embedder.identity
+        if expected.get("adapter") and found.get("adapter") != expected["adapter"]:
+            raise FramingError(
+                f"model head was trained with LoRA adapter {expected['adapter']}, "
+                f"but its folder holds {found.get('adapter') or 'none'}; save the model again from training"
+            )
         width = found["dimension"] * (3 if self.context else 1) + (self.words.size if self.words else 0)
         if found["dimension"] != expected["dimension"] or self.classifier.n_features_in_ != width:
             raise FramingError(

@@ -38,6 +38,7 @@ class TrainConfig:
     calibrate: bool = True
     context: bool = False
     words: float = 0.0
+    tune_epochs: int = 0
     folds: int = 5
 
     def __post_init__(self):
@@ -48,7 +49,7 @@ class TrainConfig:
     def variant(self) -> Variant:
         """The experiment variant this run trains."""
         return Variant(name="train", embedder=self.embedder, context=self.context, words=self.words,
-                       C=self.C, class_weight=self.class_weight, calibrate=self.calibrate)
+                       C=self.C, class_weight=self.class_weight, calibrate=self.calibrate, tune_epochs=self.tune_epochs)
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -138,11 +139,13 @@ def train(
     scheme = FrameScheme.load(cfg.codebook)
     embedder = Embedder(cfg.embedder)
     data = load_training_data(cfg, scheme)
-    paragraph_features(embedder, data, context=cfg.context, progress=progress)  # embed once; the folds read the cache
+    if not cfg.tune_epochs:
+        paragraph_features(embedder, data, context=cfg.context, progress=progress)  # embed once; the folds read the cache
     parts = split_parts(data, frame_matrix(data["frames"], scheme.names), cfg.folds)
     Y, groups = parts.Y, parts.groups
 
-    outcome = evaluate_variant(cfg.variant(), parts.dev, Y, groups, scheme, {cfg.embedder: embedder}, parts.folds, speed=False)
+    outcome = evaluate_variant(cfg.variant(), parts.dev, Y, groups, scheme, {cfg.embedder: embedder}, parts.folds,
+                               speed=False, progress=progress)
     model, proba = outcome["model"], outcome["oof_proba"]
     scores = per_frame_scores(Y, outcome["oof_pred"], scheme.names)
     metrics = {"cv_macro_f1": float(scores["f1"].mean())}
