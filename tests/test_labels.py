@@ -5,7 +5,8 @@ import pytest
 
 from framing import config
 from framing.frames import FrameScheme
-from framing.labels import attach_text, load_label_files, read_label_file, test_articles
+from framing.labels import attach_text, load_label_files, read_label_file
+from framing.labels import test_articles as held_back_articles  # renamed so pytest does not collect it
 from framing.schema import FramingError
 
 FRAMES = ["security_risk", "political_power_play", "user_privacy", "competition"]
@@ -67,8 +68,8 @@ def test_labels_never_store_corpus_text():
 def test_test_articles_are_the_split_files_test_rows(tmp_path):
     split = tmp_path / "split.csv"
     split.write_text("article_id,split\nabp-1,train\nabp-2,test\nhn24-3,test\n")
-    assert test_articles(split) == {"abp-2", "hn24-3"}
+    assert held_back_articles(split) == {"abp-2", "hn24-3"}
 
 
 def test_without_a_split_file_no_article_is_held_back(tmp_path):
-    assert test_articles(tmp_path / "split.csv") == set()
+    assert held_back_articles(tmp_path / "split.csv") == set()
