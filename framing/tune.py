@@ -69,7 +69,7 @@ class LoraAdapter:
         for name, (a, b) in self.weights.items():
             module = modules.get(name)
             if module is None or tuple(module.weight.shape) != (b.shape[0], a.shape[1]):
-                raise FramingError(f"the LoRA adapter does not fit this embedding model (no {tuple((b.shape[0], a.shape[1]))} projection {name!r})")
+                raise FramingError(f"the LoRA adapter does not fit this embedding model (no {(b.shape[0], a.shape[1])} projection {name!r})")
             with torch.no_grad():
                 module.weight += self.scale * torch.from_numpy(b @ a).to(module.weight.dtype)
 
@@ -128,7 +128,8 @@ def fine_tune(
     body.max_seq_length = max_length
     for parameter in body.parameters():
         parameter.requires_grad_(False)
-    layers = _wrap_targets(_transformer(body), rank, alpha / rank)
+    adapter = LoraAdapter(rank=rank, alpha=alpha)
+    layers = _wrap_targets(_transformer(body), rank, adapter.scale)
     if not layers:
         raise FramingError(f"embedding model {embedder.model!r} has no attention projections named {', '.join(TARGETS)}")
     head = torch.nn.Linear(body.get_embedding_dimension(), Y.shape[1])
@@ -149,8 +150,8 @@ def fine_tune(
                 optimiser.step()
                 optimiser.zero_grad()
                 advance()
-    weights = {name: (layer.A.detach().numpy().copy(), layer.B.detach().numpy().copy()) for name, layer in layers.items()}
-    return LoraAdapter(rank=rank, alpha=alpha, weights=weights)
+    adapter.weights = {name: (layer.A.detach().numpy().copy(), layer.B.detach().numpy().copy()) for name, layer in layers.items()}
+    return adapter
 
 
 def _wrap_targets(transformer, rank: int, scale: float) -> dict:
