@@ -72,6 +72,11 @@ class Variant:
             raise FramingError(f"variant {self.name!r}: 'class_weight' must be 'balanced' or None. Got {self.class_weight!r}.")
 
     @property
+    def learns_features(self) -> bool:
+        """Are the features fitted to the labels (a fine-tuned body)? Then only held-out scores can calibrate the head."""
+        return self.tune_epochs > 0 or self.kind == "setfit"
+
+    @property
     def exportable(self) -> bool:
         """Can this variant be saved as the pyfunc framing model?"""
         return self.kind == "embedding"
@@ -177,6 +182,7 @@ class EmbeddingModel:
     def __init__(self, variant: Variant, embedder: Embedder, *, progress: bool = False):
         self.variant, self.embedder, self.progress = variant, embedder, progress
         self.words: WordFeatures | None = None
+        self.calibration = "inner out-of-fold scores"
 
     def features(self, frame: pd.DataFrame):
         return paragraph_features(self.embedder, frame, context=self.variant.context, words=self.words, progress=self.progress)
@@ -198,6 +204,12 @@ class EmbeddingModel:
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         return self.classifier.predict_proba(self.features(frame))
 
+    def recalibrate(self, proba: np.ndarray, Y: np.ndarray, source: str) -> "EmbeddingModel":
+        """Calibrate the head and set its thresholds on held-out scores ``proba`` (see :meth:`FrameClassifier.recalibrate`)."""
+        self.classifier.recalibrate(proba, Y)
+        self.calibration = source
+        return self
+
     @property
     def thresholds_(self) -> np.ndarray:
         return self.classifier.thresholds_
@@ -214,6 +226,7 @@ class EmbeddingModel:
                 codebook=scheme.name,
                 embedder=self.embedder.identity,
                 features={"context": self.variant.context, "words": self.variant.words},
+                calibration=self.calibration,
                 **meta,
             )
             if self.words is not None:
@@ -338,13 +351,11 @@ def build(variant: Variant, scheme: FrameScheme, embedders: dict[str, Embedder],
     return EmbeddingModel(variant, embedder, progress=progress)
 
 
-def evaluate_variant(variant, data, Y, groups, scheme, embedders, folds: int, *, speed: bool = True, progress: bool = False) -> dict:
-    """Grouped cross-validation of one variant, then a refit on all of ``data``.
+def cross_validate(variant, data, Y, groups, scheme, embedders, folds: int, *, progress: bool = False) -> dict:
+    """Grouped cross-validation of one variant: each fold's model scores the articles it never saw.
 
-    Returns ``metrics`` (fold macro-F1 mean and std, pooled per-frame F1 and ECE,
-    timings, and with ``speed`` the scoring speed on fresh text),
-    ``fold_macro_f1``, the out-of-fold ``oof_proba`` and ``oof_pred``, and the
-    refit ``model``.
+    Returns the held-out ``oof_proba`` and ``oof_pred`` (at each fold model's thresholds),
+    ``fold_macro_f1`` and ``cv_seconds``.
     """
     proba = np.zeros(Y.shape)
     pred = np.zeros_like(Y)
@@ -355,14 +366,29 @@ def evaluate_variant(variant, data, Y, groups, scheme, embedders, folds: int, *,
         proba[test_idx] = model.predict_proba(data.iloc[test_idx])
         pred[test_idx] = proba[test_idx] >= model.thresholds_
         fold_f1.append(f1_score(Y[test_idx], pred[test_idx], average="macro", zero_division=0))
-    cv_seconds = time.perf_counter() - started
+    return {"oof_proba": proba, "oof_pred": pred, "fold_macro_f1": fold_f1, "cv_seconds": time.perf_counter() - started}
+
+
+def evaluate_variant(variant, data, Y, groups, scheme, embedders, folds: int, *, speed: bool = True, progress: bool = False) -> dict:
+    """Grouped cross-validation of one variant, then a refit on all of ``data``.
+
+    A variant that learns its features from the labels is calibrated on the folds'
+    held-out scores (cross-fitting), as its own inner scores are too sure.
+    Returns ``metrics`` (fold macro-F1 mean and std, pooled per-frame F1 and ECE,
+    timings, and with ``speed`` the scoring speed on fresh text), the refit
+    ``model``, and what :func:`cross_validate` returns.
+    """
+    cv = cross_validate(variant, data, Y, groups, scheme, embedders, folds, progress=progress)
+    proba, pred, fold_f1 = cv["oof_proba"], cv["oof_pred"], cv["fold_macro_f1"]
     started = time.perf_counter()
     final = build(variant, scheme, embedders, progress=progress).fit(data, Y, groups)
+    if variant.learns_features:
+        final.recalibrate(proba, Y, source=f"held-out scores of the {folds} cross-validation folds")
     metrics = {
         "dev_macro_f1": float(np.mean(fold_f1)),
         "dev_macro_f1_std": float(np.std(fold_f1)),
         "train_seconds": time.perf_counter() - started,
-        "cv_seconds": cv_seconds,
+        "cv_seconds": cv["cv_seconds"],
     }
     if speed:
         metrics["scoring_paragraphs_per_second"] = scoring_speed(final, data)
@@ -370,7 +396,7 @@ def evaluate_variant(variant, data, Y, groups, scheme, embedders, folds: int, *,
         metrics[f"dev_{name}_f1"] = float(f1_score(Y[:, j], pred[:, j], zero_division=0))
         metrics[f"dev_{name}_ece"] = expected_calibration_error(Y[:, j], proba[:, j])
     metrics["dev_max_ece"] = max(metrics[f"dev_{n}_ece"] for n in scheme.names)
-    return {"metrics": metrics, "fold_macro_f1": fold_f1, "model": final, "oof_proba": proba, "oof_pred": pred}
+    return {"metrics": metrics, "model": final, **cv}
 
 
 @dataclass
@@ -469,6 +495,8 @@ def run_experiment(
             mlflow.log_params({k: str(v) for k, v in asdict(variant).items()} | {"folds": parts.folds, "n_paragraphs": len(parts.dev)})
             outcome = evaluate_variant(variant, parts.dev, parts.Y, parts.groups, scheme_view, embedders, parts.folds, progress=progress)
             mlflow.log_metrics(outcome["metrics"])
+            held_out = parts.dev[["article_id", "paragraph_index"]].assign(**dict(zip(names, outcome["oof_proba"].T)))
+            mlflow.log_table(held_out, "held_out_proba.json")
             for fold, value in enumerate(outcome["fold_macro_f1"]):
                 mlflow.log_metric("fold_macro_f1", value, step=fold)
             run_ids[variant.name] = mlflow.active_run().info.run_id

@@ -141,3 +141,23 @@ def test_a_word_where_a_number_belongs_is_a_clear_error(tmp_path):
     body = f"name: n\nlabels: [{SEEDS}]\nvariants:\n  - name: m\n    C: high\n"
     with pytest.raises(FramingError, match=re.escape("variant 'm': 'C' must be a number; got 'high'")):
         ExperimentConfig.load(write_config(tmp_path, body))
+
+
+def test_fine_tuned_variant_sets_its_thresholds_on_the_folds_held_out_scores():
+    import numpy as np
+    from scipy.stats import spearmanr
+
+    from framing.experiment import Variant, evaluate_variant
+    from framing.labels import frame_matrix
+    from framing.model import best_threshold
+    from framing.train import TrainConfig, load_training_data
+
+    scheme = FrameScheme.load()
+    data = load_training_data(TrainConfig(labels=(SEEDS,), corpus=None), scheme)
+    Y, groups = frame_matrix(data["frames"], scheme.names), data["article_id"].to_numpy()
+    variant = Variant(name="lora", tune_epochs=1, tune_rank=4)
+    outcome = evaluate_variant(variant, data, Y, groups, scheme, {}, folds=2, speed=False)
+    head = outcome["model"].classifier
+    for j in range(len(scheme.names)):
+        assert spearmanr(head.oof_proba_[:, j], outcome["oof_proba"][:, j]).statistic > 0.999
+        assert head.thresholds_[j] == best_threshold(Y[:, j], head.oof_proba_[:, j])

@@ -120,3 +120,11 @@ def test_shipped_model_loads_from_a_fresh_clone():
     model = load_model(config.MODEL_DIR)
     out = model.predict(pd.DataFrame({"text": ["Officials banned the app from government phones over security fears."]}))
     assert "security_risk" in out["frames"][0]
+
+
+def test_fine_tuned_head_is_calibrated_on_the_folds_held_out_scores(tuned_seed_model, trained_seed_model):
+    def calibration(model_dir):
+        return json.loads((model_dir / "artifacts" / "head" / "head.json").read_text())["calibration"]
+
+    assert calibration(tuned_seed_model.model_dir) == "held-out scores of the 3 cross-validation folds"
+    assert calibration(trained_seed_model[0].model_dir) == "inner out-of-fold scores"
