@@ -2,10 +2,14 @@ import re
 
 import mlflow
 import pytest
+from scipy.stats import spearmanr
 
 from framing import config
-from framing.experiment import ExperimentConfig, choose_winner, expected_calibration_error, run_experiment
+from framing.experiment import ExperimentConfig, Variant, choose_winner, evaluate_variant, expected_calibration_error, run_experiment
 from framing.frames import FrameScheme
+from framing.labels import frame_matrix
+from framing.model import best_threshold
+from framing.train import TrainConfig, load_training_data
 from framing.schema import FramingError
 
 SEEDS = config.LABELS_DIR / "seeds.csv"
@@ -144,14 +148,7 @@ def test_a_word_where_a_number_belongs_is_a_clear_error(tmp_path):
 
 
 def test_fine_tuned_variant_sets_its_thresholds_on_the_folds_held_out_scores():
-    import numpy as np
-    from scipy.stats import spearmanr
-
-    from framing.experiment import Variant, evaluate_variant
-    from framing.labels import frame_matrix
-    from framing.model import best_threshold
-    from framing.train import TrainConfig, load_training_data
-
+    """Its own inner scores come from embeddings tuned on the same labels, so they would be too sure."""
     scheme = FrameScheme.load()
     data = load_training_data(TrainConfig(labels=(SEEDS,), corpus=None), scheme)
     Y, groups = frame_matrix(data["frames"], scheme.names), data["article_id"].to_numpy()
