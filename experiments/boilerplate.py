@@ -27,10 +27,10 @@ from lxml import html as lxml_html
 from sklearn.metrics import precision_recall_fscore_support
 from sklearn.model_selection import GroupKFold
 
-from framing import labels
-from framing.boilerplate import RESOURCE, BoilerplateDetector
+from framing.training import labels
+from framing.text.boilerplate import RESOURCE, BoilerplateDetector
 from framing.config import CORPUS_PATH, HTML_BENCHMARK_DIR
-from framing.paragraphs import normalize_text, shingles, split_blocks
+from framing.text.paragraphs import normalize_text, shingles, split_blocks
 
 BLOCK_TAGS = "p li h2 h3 h4 h5 h6 figcaption caption blockquote td dt dd a span button label time".split()
 _TOKEN = re.compile(r"\w+")

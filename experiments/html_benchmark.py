@@ -18,8 +18,8 @@ import pandas as pd
 import trafilatura
 
 from framing.config import HTML_BENCHMARK_DIR
-from framing.ingest import read_articles
-from framing.paragraphs import shingles, split_paragraphs
+from framing.text.ingest import read_articles
+from framing.text.paragraphs import shingles, split_paragraphs
 
 def prf(predicted: str, truth: str) -> tuple[float, float, float]:
     p_set, t_set = shingles(predicted), shingles(truth)

@@ -10,7 +10,7 @@ Run: .venv/bin/python experiments/make_split.py
 import numpy as np
 import pandas as pd
 
-from framing.labels import load_label_files
+from framing.training.labels import load_label_files
 from framing.config import SPLIT_PATH
 
 labels = load_label_files()

@@ -5,7 +5,7 @@ paragraphs they never saw (``FrameClassifier.recalibrate``); its own out-of-fold
 embeddings tuned on those very labels and are too sure. ``framing experiment`` does this itself for
 new runs; this script applies it to an already-trained model folder, given the folds' held-out scores
 (``.npz`` files with ``test_idx``, ``proba``, ``Y``, ``article_id``, ``paragraph_index``, as written by a
-run of ``framing.experiment.cross_validate`` over the same grouped folds). It checks that every file
+run of ``framing.training.experiment.cross_validate`` over the same grouped folds). It checks that every file
 matches today's labels and folds, recalibrates the head in place, and records the test-part figures in
 ``head.json``.
 
@@ -17,20 +17,17 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import f1_score
-from sklearn.model_selection import GroupKFold
 
-from framing.experiment import expected_calibration_error, split_parts
 from framing.frames import FrameScheme
-from framing.labels import frame_matrix
-from framing.model import FrameClassifier
-from framing.tracking import load_model
-from framing.train import TrainConfig, load_training_data
+from framing.model.classifier import FrameClassifier
+from framing.training.evaluation import LabelledData, expected_calibration_error, frame_metrics
+from framing.training.labels import frame_matrix
+from framing.training.tracking import load_model
 
 
-def held_out_scores(files: list[Path], parts) -> np.ndarray:
+def held_out_scores(files: list[Path], parts: LabelledData) -> np.ndarray:
     """The folds' held-out probabilities in the order of ``parts.dev``, after checking they fit today's data."""
-    splits = [set(test) for _, test in GroupKFold(n_splits=len(files)).split(parts.dev, groups=parts.groups)]
+    splits = [set(test) for _, test in parts.folds(len(files))]
     proba = np.full(parts.Y.shape, np.nan)
     for file in files:
         with np.load(file, allow_pickle=False) as fold:
@@ -48,28 +45,23 @@ def held_out_scores(files: list[Path], parts) -> np.ndarray:
     return proba
 
 
-def test_metrics(model_dir: Path, test, names: list[str]) -> dict[str, float]:
-    """Macro-F1 and per-frame F1 and ECE of the served model on the test part."""
+def served_test_metrics(model_dir: Path, test, names: list[str]) -> dict[str, float]:
+    """``test_*`` figures of the served model on the test part."""
     out = load_model(model_dir).predict(test[["text", "title", "previous_text", "next_text"]])
     Y, P, proba = frame_matrix(test["frames"], names), frame_matrix(out["frames"], names), out[names].to_numpy()
-    metrics = {"test_macro_f1": f1_score(Y, P, average="macro", zero_division=0)}
-    for j, name in enumerate(names):
-        metrics[f"test_{name}_f1"] = f1_score(Y[:, j], P[:, j], zero_division=0)
-        metrics[f"test_{name}_ece"] = expected_calibration_error(Y[:, j], proba[:, j])
-    return {k: round(float(v), 4) for k, v in metrics.items()}
+    return {k: round(v, 4) for k, v in frame_metrics(Y, proba, P, names, "test").items()}
 
 
 def main(model_dir: Path, files: list[Path]) -> None:
     scheme = FrameScheme.load()
-    data = load_training_data(TrainConfig(), scheme)
-    parts = split_parts(data, frame_matrix(data["frames"], scheme.names), len(files))
+    parts = LabelledData.load(scheme)
     proba = held_out_scores(files, parts)
     head = model_dir / "artifacts" / "head"
     classifier, meta = FrameClassifier.load(head)
     classifier.recalibrate(proba, parts.Y)
     meta["calibration"] = f"held-out scores of the {len(files)} cross-validation folds"
     classifier.save(head, **meta)
-    metrics = test_metrics(model_dir, parts.test, scheme.names)
+    metrics = served_test_metrics(model_dir, parts.test, scheme.names)
     meta = json.loads((head / "head.json").read_text())
     meta["metrics"] = {**metrics, "dev_macro_f1": meta.get("metrics", {}).get("dev_macro_f1")}
     (head / "head.json").write_text(json.dumps(meta, indent=2) + "\n")

@@ -18,17 +18,15 @@ import pandas as pd
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 
 from framing import config
-from framing.experiment import expected_calibration_error
 from framing.frames import FrameScheme
-from framing.labels import frame_matrix
-from framing.tracking import load_model
-from framing.train import TrainConfig, load_training_data
+from framing.training.evaluation import LabelledData, expected_calibration_error
+from framing.training.labels import frame_matrix
+from framing.training.tracking import load_model
 
 
 def main() -> None:
     scheme = FrameScheme.load()
-    data = load_training_data(TrainConfig(), scheme)
-    test = data[data["split"] == "test"].reset_index(drop=True)
+    test = LabelledData.load(scheme).test
     model = load_model(config.MODEL_DIR)
     out = model.predict(test[["text", "title", "previous_text", "next_text"]])
     names = scheme.names

@@ -41,29 +41,28 @@ def _warn(message: str) -> None:
 
 
 def _paragraphs(inputs: list[Path], skip_bad: bool):
-    from framing.ingest import read_articles
-    from framing.paragraphs import split_paragraphs
+    from framing.text.ingest import read_articles
+    from framing.text.paragraphs import split_paragraphs
 
     articles = read_articles(inputs, skip_bad=skip_bad, warn=_warn)
     return split_paragraphs(articles)
 
 
 def _load(model: str, tracking_uri: str | None = None):
-    """The pyfunc model, embedding through the project's cache so nothing is embedded twice."""
-    import os
+    """The model's pipeline, read as data from its folder, embedding through the project's cache."""
+    from framing.training.tracking import describe_model, load_pipeline
 
-    from framing.tracking import load_model
-
-    os.environ.setdefault("FRAMING_CACHE_DIR", str(config.CACHE_DIR))
     with console.status("loading model"):
-        return load_model(model, tracking_uri=tracking_uri)
+        pipeline = load_pipeline(model, cache_dir=config.cache_dir(), tracking_uri=tracking_uri)
+    console.print(describe_model(model, pipeline), highlight=False)
+    return pipeline
 
 
 def _score(inputs: list[Path], model: str, skip_bad: bool, tracking_uri: str | None = None):
-    from framing.score import score_paragraphs
+    from framing.analysis.score import score_paragraphs
 
     paragraphs = _paragraphs(inputs, skip_bad)
-    return score_paragraphs(paragraphs, _load(model, tracking_uri))
+    return score_paragraphs(paragraphs, _load(model, tracking_uri), progress=True)
 
 
 @app.command("score")
@@ -76,7 +75,7 @@ def score_cli(
 ):
     """Score every kept paragraph of INPUTS: a probability per frame, the frames it carries, its primary frame."""
     if output is not None:
-        from framing.score import TABLE_FORMATS
+        from framing.analysis.score import TABLE_FORMATS
 
         if output.suffix.lower() not in TABLE_FORMATS:
             raise FramingError(f"{output}: unknown output format {output.suffix!r}; use one of {', '.join(TABLE_FORMATS)}")
@@ -84,7 +83,7 @@ def score_cli(
     if output is None:
         sys.stdout.write(scored.to_json(orient="records", lines=True, force_ascii=False))
         return
-    from framing.score import write_table
+    from framing.analysis.score import write_table
 
     write_table(scored, output)
     console.print(f"scored {len(scored)} paragraphs of {scored['article_id'].nunique()} articles -> {output}")
@@ -100,13 +99,51 @@ def report_cli(
     tracking_uri: str = TrackingOpt,
 ):
     """Write an outlet framing report for INPUTS: charts, tests of difference, the paragraphs behind each frame."""
-    from framing.report import write_report
+    from framing.analysis.report import write_report
 
     scored = _score(inputs, model, skip_bad, tracking_uri)
     with console.status("computing statistics"):
         path = write_report(scored, output, title=title)
     console.print(f"report on {scored['article_id'].nunique()} articles, {len(scored)} paragraphs:")
     print(path.resolve())
+
+
+ShipOpt = typer.Option(False, "--ship", help="Also make the winner the shipped model (models/framing) and framing@champion.")
+FoldsDirOpt = typer.Option(config.FOLDS_DIR, "--folds-dir", help="Where finished folds are recorded, so an interrupted run resumes.")
+
+
+def _run(cfg, *, ship: bool, tracking_uri: str | None, folds_dir: Path):
+    """Run an experiment config with a progress bar over every variant's folds and fits."""
+    from framing.progress import bar
+    from framing.training.experiment import run_experiment
+
+    steps = len(cfg.variants) * (cfg.folds + 1)
+    with bar() as progress:
+        task = progress.add_task(f"{cfg.variants[0].name}: fold 1/{cfg.folds}", total=steps)
+
+        def on_step(variant, step: str) -> None:
+            progress.update(task, advance=1, description=f"{variant.name}: {step} done")
+
+        def on_variant(row: dict) -> None:
+            progress.console.print(f"  {row['variant']}: dev macro-F1 {row['dev_macro_f1']:.3f} ± {row['dev_macro_f1_std']:.3f}")
+
+        return run_experiment(cfg, tracking_uri=tracking_uri, ship_to=config.MODEL_DIR if ship else None,
+                              folds_dir=folds_dir, on_step=on_step, on_variant=on_variant, progress=False)
+
+
+def _print_winner(result) -> None:
+    if not result.winner:
+        return
+    shown = ", ".join(f"{k.removeprefix('test_')} {v:.3f}" for k, v in result.test_metrics.items() if k.endswith("f1"))
+    from framing.training.experiment import RULE
+
+    _out().print(f"winner ({RULE}): {result.winner}; test: {shown or 'no test articles'}")
+    version = f", registered as framing version {result.registered_version}" if result.registered_version else ""
+    _out().print(f"candidate model: {result.candidate}{version}")
+    if result.shipped_to:
+        _out().print(f"shipped to {result.shipped_to} and made framing@champion")
+    else:
+        _out().print(f"to ship it: framing promote {result.candidate.name}")
 
 
 @app.command("train")
@@ -119,70 +156,80 @@ def train_cli(
     words: float = typer.Option(0.0, "--words", min=0.0, help="Weight of the paragraph's TF-IDF word features joined to the embeddings; 0 leaves them out."),
     C: float = typer.Option(1.0, "--C", help="Inverse regularisation strength."),
     tune_epochs: int = typer.Option(0, "--tune-epochs", min=0, help="Epochs of LoRA fine-tuning of the embedding model, in every fold and the final fit; 0 keeps it frozen. Slow: all-mpnet-base-v2 takes about 2 min an epoch per 1,000 paragraphs on 2 cores."),
-    output: Path = typer.Option(config.MODEL_DIR, "--output", "-o", help="Where the pyfunc model folder is written."),
-    register: bool = typer.Option(True, help="Register the model as framing@champion."),
+    folds: int = typer.Option(5, "--folds", min=2, help="Cross-validation folds, grouped by article."),
+    ship: bool = ShipOpt,
+    folds_dir: Path = FoldsDirOpt,
     tracking_uri: str = TrackingOpt,
 ):
-    """Train the frame classifier on the labelled paragraphs, cross-validated by article, tracked in mlflow."""
+    """Train one model variant: cross-validated by article, tracked in mlflow, saved as a candidate in models/candidates/.
+
+    The shipped model changes only with --ship or `framing promote RUN`.
+    """
     from rich.table import Table
 
-    from framing.train import TrainConfig, train
+    from framing.training.experiment import single_variant
+    from framing.training.variants import Variant
 
-    cfg = TrainConfig(codebook=codebook, labels=tuple(labels or ()), corpus=corpus, embedder=embedder, context=context, words=words, C=C,
-                      tune_epochs=tune_epochs)
-    result = train(cfg, output=output, tracking_uri=tracking_uri, register=register, progress=True)
-    table = Table(title=f"cross-validated by article: {result.n_paragraphs} paragraphs, {result.n_articles} articles")
-    for column in ("frame", "precision", "recall", "f1", "support"):
+    variant = Variant(name="train", embedder=embedder, context=context, words=words, C=C, tune_epochs=tune_epochs)
+    cfg = single_variant(variant, codebook=codebook, labels=labels or (), corpus=corpus, folds=folds)
+    result = _run(cfg, ship=ship, tracking_uri=tracking_uri, folds_dir=folds_dir)
+    metrics = result["train"].evaluation.metrics
+    frames = cfg.scheme().names
+    table = Table(title="dev: grouped cross-validation on the train/dev articles")
+    for column in ("frame", "precision", "recall", "f1", "ece"):
         table.add_column(column, justify="left" if column == "frame" else "right")
-    for row in result.per_frame.itertuples():
-        table.add_row(row.frame, f"{row.precision:.3f}", f"{row.recall:.3f}", f"{row.f1:.3f}", str(row.support))
-    table.add_row("macro", "", "", f"{result.metrics['cv_macro_f1']:.3f}", "")
+    for frame in frames:
+        table.add_row(frame, *(f"{metrics[f'dev_{frame}_{m}']:.3f}" for m in ("precision", "recall", "f1", "ece")))
+    table.add_row("macro", "", "", f"{metrics['dev_macro_f1']:.3f} ± {metrics['dev_macro_f1_std']:.3f}", "")
     _out().print(table)
-    if "test_macro_f1" in result.metrics:
-        _out().print(f"test macro-F1 {result.metrics['test_macro_f1']:.3f}")
-    registered = f", registered framing version {result.registered_version}" if result.registered_version else ""
-    _out().print(f"mlflow run {result.run_id}{registered}; model saved to {result.model_dir}")
+    _print_winner(result)
 
 
 @app.command("experiment")
 def experiment_cli(
     config_path: Path = typer.Argument(..., metavar="CONFIG", help="Experiment YAML, e.g. experiments/frames.yaml.", show_default=False),
-    save_winner: bool = typer.Option(True, help="Ship the winner to models/framing and register it as framing@champion."),
-    output: Path = typer.Option(config.MODEL_DIR, "--output", "-o", help="Where the winner's pyfunc model is written."),
+    ship: bool = ShipOpt,
+    folds_dir: Path = FoldsDirOpt,
     tracking_uri: str = TrackingOpt,
 ):
-    """Run every variant of CONFIG as an mlflow run, print the comparison, and ship the winner."""
+    """Run every variant of CONFIG as an mlflow run, print the comparison, keep the winner as a candidate.
+
+    Finished folds are recorded as they end: running CONFIG again after an interruption resumes.
+    """
     from rich.table import Table
 
-    from framing.experiment import ExperimentConfig, run_experiment
-    from framing.frames import FrameScheme
+    from framing.training.experiment import ExperimentConfig
 
     cfg = ExperimentConfig.load(config_path)
-    frames = list(cfg.frames) or FrameScheme.load(cfg.codebook).names
-
-    def announce(row: dict) -> None:
-        console.print(f"  {row['variant']}: dev macro-F1 {row['dev_macro_f1']:.3f} ± {row['dev_macro_f1_std']:.3f}")
-
+    frames = cfg.scheme().names
     console.print(f"experiment {cfg.name}: {len(cfg.variants)} variants, {cfg.folds}-fold CV by article")
-    result = run_experiment(cfg, tracking_uri=tracking_uri, save_winner=save_winner, output=output, on_variant=announce, progress=True)
+    result = _run(cfg, ship=ship, tracking_uri=tracking_uri, folds_dir=folds_dir)
     table = Table(title=f"experiment {cfg.name} (dev = grouped CV on train/dev articles)")
     for column in ("variant", "macro-F1", *(f[:12] for f in frames), "max ECE", "train s", "para/s"):
         table.add_column(column, justify="left" if column == "variant" else "right")
-    for row in result.table.sort_values("dev_macro_f1", ascending=False).itertuples():
-        r = row._asdict()
+    for row in result.table.sort_values("dev_macro_f1", ascending=False).to_dict("records"):
         table.add_row(
-            row.variant + (" *" if row.variant == result.winner else ""),
-            f"{row.dev_macro_f1:.3f} ± {row.dev_macro_f1_std:.3f}",
-            *(f"{r[f'dev_{f}_f1']:.3f}" for f in frames),
-            f"{row.dev_max_ece:.3f}",
-            f"{row.train_seconds:.1f}",
-            f"{row.scoring_paragraphs_per_second:.0f}",
+            row["variant"] + (" *" if row["variant"] == result.winner else ""),
+            f"{row['dev_macro_f1']:.3f} ± {row['dev_macro_f1_std']:.3f}",
+            *(f"{row[f'dev_{f}_f1']:.3f}" for f in frames),
+            f"{row['dev_max_ece']:.3f}",
+            f"{row['train_seconds']:.1f}",
+            f"{row['scoring_paragraphs_per_second']:.0f}",
         )
     _out().print(table)
-    if result.winner:
-        shown = ", ".join(f"{k.removeprefix('test_')} {v:.3f}" for k, v in result.test_metrics.items() if k.endswith("f1"))
-        _out().print(f"winner (highest dev macro-F1): {result.winner}; test: {shown or 'no test articles'}")
-        _out().print(f"saved to {output} and registered as framing@champion")
+    _print_winner(result)
+
+
+@app.command("promote")
+def promote_cli(
+    run: str = typer.Argument(..., help="Run id of a training run (its folder in models/candidates/, or its model in the store), or a model folder.", show_default=False),
+    tracking_uri: str = TrackingOpt,
+):
+    """Make a trained candidate the shipped model (models/framing) and framing@champion."""
+    from framing.training.experiment import promote
+
+    output = promote(run, tracking_uri=tracking_uri)
+    console.print(f"shipped {run} to {output}")
 
 
 annotate_app = typer.Typer(help="Grow the labelled set: export uncertain paragraphs, import filled labels, measure agreement.", no_args_is_help=True)
@@ -222,10 +269,10 @@ def annotate_export_cli(
 
     Paragraphs already labelled are never picked, nor articles of the held-back test part unless --part test.
     """
-    from framing.annotate import export_batch, pick_random, pick_uncertain
+    from framing.training.annotate import export_batch, pick_random, pick_uncertain
     from framing.frames import FrameScheme
-    from framing.labels import load_label_files, test_articles
-    from framing.score import score_paragraphs
+    from framing.training.labels import load_label_files, test_articles
+    from framing.analysis.score import score_paragraphs
 
     if part is Part.test and strategy is not Strategy.random:
         raise FramingError("--part test draws at random: pass --strategy random (a model must not pick its own test paragraphs)")
@@ -238,10 +285,10 @@ def annotate_export_cli(
         picked = pick_random(paragraphs, n, seed=seed, exclude=exclude)
     else:
         loaded = _load(model)
-        scored = score_paragraphs(paragraphs, loaded).assign(
+        scored = score_paragraphs(paragraphs, loaded, progress=True).assign(
             title=paragraphs["title"].to_numpy(), text_hash=paragraphs["text_hash"].to_numpy()
         )
-        picked = pick_uncertain(scored, n, thresholds=loaded.unwrap_python_model().classifier.thresholds_, exclude=exclude)
+        picked = pick_uncertain(scored, n, thresholds=loaded.thresholds_, exclude=exclude)
     if picked.empty:
         raise FramingError(f"no unlabelled paragraphs to pick from the {part.value} part's articles")
     files = export_batch(picked, output, FrameScheme.load())
@@ -257,7 +304,7 @@ def annotate_import_cli(
     codebook: Path = typer.Option(config.CODEBOOK_PATH, help="Frame scheme the labels must use."),
 ):
     """Read labels back into the labelled set, checking frame names and text hashes."""
-    from framing.annotate import import_labels
+    from framing.training.annotate import import_labels
     from framing.frames import FrameScheme
 
     total = import_labels(filled, target, scheme=FrameScheme.load(codebook), labels_dir=config.LABELS_DIR)
@@ -273,9 +320,9 @@ def annotate_agreement_cli(
     """Per-frame Cohen's kappa and F1 between two label files on the paragraphs they share."""
     from rich.table import Table
 
-    from framing.annotate import agreement
+    from framing.training.annotate import agreement
     from framing.frames import FrameScheme
-    from framing.labels import read_label_file
+    from framing.training.labels import read_label_file
 
     scheme = FrameScheme.load(codebook)
     scores = agreement(read_label_file(a, scheme), read_label_file(b, scheme), scheme.names)

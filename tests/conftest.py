@@ -17,18 +17,28 @@ ROOT = config.PROJ_ROOT
 FRAMING = str(Path(sys.executable).with_name("framing"))
 
 
+def _repository_state() -> str:
+    """What git sees in the working tree, ignored files included (Python's own bytecode caches aside)."""
+    status = subprocess.run(["git", "status", "--porcelain", "--ignored", "--untracked-files=all"], cwd=ROOT,
+                            capture_output=True, text=True).stdout
+    return "\n".join(line for line in status.splitlines() if "__pycache__" not in line and ".pytest_cache" not in line)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def offline_and_isolated(tmp_path_factory):
-    """No hub, and caches and stores under a temporary folder, never in the repository."""
+    """No hub, and caches and stores under a temporary folder: the suite leaves the repository as it found it."""
     cache = tmp_path_factory.mktemp("cache")
     os.environ.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "FRAMING_CACHE_DIR": str(cache)})
     os.environ.pop("MLFLOW_TRACKING_URI", None)
+    before = _repository_state()
     yield
+    after = _repository_state()
+    assert after == before, f"the test suite changed the repository:\n{after}"
 
 
 @pytest.fixture(scope="session")
 def embedder(tmp_path_factory):
-    from framing.embed import Embedder
+    from framing.model.embed import Embedder
 
     return Embedder(cache_dir=tmp_path_factory.mktemp("embeddings"))
 
@@ -40,21 +50,29 @@ def tracking_uri(tmp_path) -> str:
 
 @pytest.fixture(scope="session")
 def seed_articles() -> pd.DataFrame:
-    from framing.ingest import read_articles
+    from framing.text.ingest import read_articles
 
     return read_articles([config.SEEDS_DIR])
 
 
+def train_on_seeds(base: Path, **settings):
+    """``framing train`` on the seed labels only (3 folds), in its own store and candidates folder under ``base``.
+
+    Returns the experiment result (its candidate is the trained model folder) and the store's URI.
+    """
+    from framing.training.experiment import run_experiment, single_variant
+    from framing.training.variants import Variant
+
+    uri = f"sqlite:///{base / 'mlflow.db'}"
+    cfg = single_variant(Variant(name="train", **settings), labels=(config.LABELS_DIR / "seeds.csv",), corpus=None, folds=3)
+    result = run_experiment(cfg, tracking_uri=uri, candidates_dir=base / "candidates", folds_dir=base / "folds", speed=False)
+    return result, uri
+
+
 @pytest.fixture(scope="session")
 def trained_seed_model(tmp_path_factory):
-    """A model trained on the seed labels only, in its own mlflow store."""
-    from framing.train import TrainConfig, train
-
-    base = tmp_path_factory.mktemp("seed-model")
-    uri = f"sqlite:///{base / 'mlflow.db'}"
-    cfg = TrainConfig(labels=(config.LABELS_DIR / "seeds.csv",), corpus=None, folds=3)
-    result = train(cfg, output=base / "model", tracking_uri=uri)
-    return result, uri
+    """A MiniLM model trained on the seed labels only, in its own mlflow store."""
+    return train_on_seeds(tmp_path_factory.mktemp("seed-model"))
 
 
 def run_cli(*args, cwd=ROOT, env=None) -> subprocess.CompletedProcess:

@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 
 from framing import config
-from framing.annotate import agreement, export_batch, import_labels, pick_random, pick_uncertain, read_filled
+from framing.training.annotate import agreement, export_batch, import_labels, pick_random, pick_uncertain, read_filled
 from framing.frames import FrameScheme
-from framing.labels import read_label_file
+from framing.training.labels import read_label_file
 from framing.schema import FramingError
 
 SCHEME = FrameScheme.load()

@@ -1,6 +1,6 @@
 import numpy as np
 
-from framing.boilerplate import BoilerplateDetector
+from framing.text.boilerplate import BoilerplateDetector
 
 
 def test_shipped_detector_separates_page_furniture_from_prose():

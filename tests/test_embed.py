@@ -4,7 +4,7 @@ import re
 import numpy as np
 import pytest
 
-from framing.embed import Embedder, resolve_model_path
+from framing.model.embed import Embedder, resolve_model_path
 from framing.schema import FramingError
 
 

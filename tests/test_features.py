@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from framing.features import paragraph_features, with_neighbours
+from framing.model.features import paragraph_features, with_neighbours
 
 
 class CountingEmbedder:
@@ -42,7 +42,7 @@ NEWS = ["The FTC sued Meta over Instagram.", "The NSA collected phone records.",
 
 
 def test_word_features_survive_save_and_load(tmp_path):
-    from framing.features import WordFeatures
+    from framing.model.features import WordFeatures
 
     words = WordFeatures(weight=2.0, min_df=1).fit(NEWS)
     words.save(tmp_path)
@@ -52,14 +52,14 @@ def test_word_features_survive_save_and_load(tmp_path):
 
 
 def test_word_features_are_weighted_unit_rows():
-    from framing.features import WordFeatures
+    from framing.model.features import WordFeatures
 
     rows = WordFeatures(weight=2.0, min_df=1).fit(NEWS).transform(NEWS)
     np.testing.assert_allclose(np.sqrt(rows.multiply(rows).sum(axis=1)).A1, 2.0)
 
 
 def test_words_join_the_embedding_columns():
-    from framing.features import WordFeatures
+    from framing.model.features import WordFeatures
 
     frame = pd.DataFrame({"text": NEWS})
     words = WordFeatures(min_df=1).fit(NEWS)
@@ -69,6 +69,6 @@ def test_words_join_the_embedding_columns():
 
 
 def test_a_model_without_words_loads_none(tmp_path):
-    from framing.features import WordFeatures
+    from framing.model.features import WordFeatures
 
     assert WordFeatures.load(tmp_path) is None

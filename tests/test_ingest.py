@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from framing import config
-from framing.ingest import read_articles
-from framing.paragraphs import split_paragraphs
+from framing.text.ingest import read_articles
+from framing.text.paragraphs import split_paragraphs
 from framing.schema import FramingError
 
 from conftest import copy_seeds

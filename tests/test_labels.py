@@ -5,8 +5,8 @@ import pytest
 
 from framing import config
 from framing.frames import FrameScheme
-from framing.labels import attach_text, load_label_files, read_label_file
-from framing.labels import test_articles as held_back_articles  # renamed so pytest does not collect it
+from framing.training.labels import attach_text, load_label_files, read_label_file
+from framing.training.labels import test_articles as held_back_articles  # renamed so pytest does not collect it
 from framing.schema import FramingError
 
 FRAMES = ["security_risk", "political_power_play", "user_privacy", "competition"]

@@ -3,7 +3,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from framing.model import FrameClassifier, best_threshold
+from framing.model.classifier import FrameClassifier, best_threshold
 
 rng = np.random.default_rng(0)
 X = rng.normal(size=(60, 5))

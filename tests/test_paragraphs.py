@@ -1,6 +1,6 @@
 import pandas as pd
 
-from framing.paragraphs import normalize_text, split_blocks, split_paragraphs, text_hash
+from framing.text.paragraphs import normalize_text, split_blocks, split_paragraphs, text_hash
 
 
 class NoBoilerplate:
@@ -50,7 +50,7 @@ def test_title_is_never_boilerplate():
 
 
 def test_shingles_are_lower_cased_word_four_grams():
-    from framing.paragraphs import shingles
+    from framing.text.paragraphs import shingles
 
     assert shingles("The app was Banned today.") == {("the", "app", "was", "banned"), ("app", "was", "banned", "today")}
     assert shingles("Too short") == {("too", "short")}

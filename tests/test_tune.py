@@ -3,9 +3,9 @@ import re
 import numpy as np
 import pytest
 
-from framing.embed import Embedder
+from framing.model.embed import Embedder
 from framing.schema import FramingError
-from framing.tune import LoraAdapter, fine_tune
+from framing.model.tune import LoraAdapter, fine_tune
 
 TEXTS = [
     "Officials said the app posed a security risk to federal networks.",

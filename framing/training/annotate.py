@@ -19,10 +19,10 @@ import pandas as pd
 from sklearn.metrics import cohen_kappa_score, f1_score
 
 from framing.frames import FrameScheme
-from framing.labels import LABEL_COLUMNS, label_files, load_label_files, parse_frames, read_label_file, write_label_file
-from framing.paragraphs import text_hash
+from framing.training.labels import LABEL_COLUMNS, label_files, load_label_files, parse_frames, read_label_file, write_label_file
+from framing.text.paragraphs import text_hash
 from framing.schema import LABEL_KEY, FramingError
-from framing.score import frame_columns
+from framing.schema import frame_columns
 
 BOILERPLATE_CHOICE = "boilerplate"
 EXPORT_COLUMNS = (*LABEL_KEY, "outlet", "title", "text", "uncertainty", "boilerplate", "frames")

@@ -7,21 +7,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from framing.features import CONTEXT_COLUMNS, with_neighbours
+from framing.model.features import with_neighbours
+from framing.model.pipeline import FramingPipeline
 from framing.files import atomic_path
-from framing.schema import FramingError, require_columns
+from framing.schema import SCORED_COLUMNS, FramingError, require_columns
 
-OUTPUT_COLUMNS = ("article_id", "outlet", "date", "paragraph_index", "text")
+OUTPUT_COLUMNS = SCORED_COLUMNS
 TABLE_FORMATS = (".jsonl", ".csv", ".parquet")
 
 
-def score_paragraphs(paragraphs: pd.DataFrame, model) -> pd.DataFrame:
+def score_paragraphs(paragraphs: pd.DataFrame, pipeline: FramingPipeline, *, progress: bool = False) -> pd.DataFrame:
     """Frame probabilities of each paragraph.
 
     Parameters
     ----------
-    paragraphs : DataFrame with ``article_id, outlet, date, paragraph_index, text``.
-    model : a loaded pyfunc framing model.
+    paragraphs : DataFrame with ``article_id, outlet, date, paragraph_index, text`` (and
+        ``title``, for a context model), the kept paragraphs of whole articles.
+    pipeline : a loaded :class:`~framing.model.pipeline.FramingPipeline`.
 
     Returns
     -------
@@ -30,23 +32,17 @@ def score_paragraphs(paragraphs: pd.DataFrame, model) -> pd.DataFrame:
     those, or ``"none"``).
     """
     require_columns(paragraphs, OUTPUT_COLUMNS, step="score")
-    framed = with_neighbours(paragraphs)
-    columns = [c for c in ("text", *CONTEXT_COLUMNS) if c in framed.columns]
-    out = model.predict(framed[columns].reset_index(drop=True))
-    frames = [c for c in out.columns if c != "frames"]
+    framed = with_neighbours(paragraphs.reset_index(drop=True))
+    out = pipeline.predict_frame(framed, progress=progress)
     scored = paragraphs[list(OUTPUT_COLUMNS)].reset_index(drop=True).join(out)
-    proba = scored[frames].to_numpy()
-    masked = np.where([[f in row for f in frames] for row in scored["frames"]], proba, -1.0)
-    scored["primary_frame"] = [
-        frames[int(np.argmax(row))] if row.max() >= 0 else "none" for row in masked.reshape(len(scored), len(frames))
-    ]
+    proba = out[pipeline.frames].to_numpy()
+    passed = np.zeros(proba.shape, dtype=bool)
+    for i, frames in enumerate(out["frames"]):
+        passed[i, [pipeline.frames.index(f) for f in frames]] = True
+    masked = np.where(passed, proba, -1.0)
+    best = masked.argmax(axis=1) if len(masked) else np.zeros(0, dtype=int)
+    scored["primary_frame"] = np.where(passed.any(axis=1), np.array(pipeline.frames, dtype=object)[best], "none")
     return scored
-
-
-def frame_columns(scored: pd.DataFrame) -> list[str]:
-    """The per-frame probability columns of a scored table, in model order."""
-    fixed = {*OUTPUT_COLUMNS, "frames", "primary_frame", "title", "text_hash", "is_boilerplate"}
-    return [c for c in scored.columns if c not in fixed]
 
 
 def write_table(table: pd.DataFrame, path: str | Path) -> Path:

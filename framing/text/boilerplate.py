@@ -4,7 +4,7 @@ The detector is a logistic regression over hashed word and character n-grams
 plus a few layout cues (length, closing punctuation, capitalisation, digits,
 glued words such as "IconIcon"). It is trained by ``experiments/boilerplate.py``
 on labelled blocks from real web pages and articles, and shipped as plain
-arrays in ``framing/resources/`` so loading it runs no pickled code.
+arrays in ``framing/text/resources/`` so loading it runs no pickled code.
 """
 
 from __future__ import annotations

@@ -22,12 +22,13 @@ import pandas as pd
 from framing.config import CORPUS_PATH, LABELS_DIR, SEEDS_DIR, SPLIT_PATH
 from framing.files import atomic_path
 from framing.frames import FrameScheme
-from framing.paragraphs import split_blocks, text_hash
+from framing.model.features import with_neighbours
+from framing.text.ingest import read_articles
+from framing.text.paragraphs import split_blocks, split_paragraphs, text_hash
 from framing.schema import FramingWarning, LABEL_KEY, FramingError, require_columns
 
 LABEL_COLUMNS = (*LABEL_KEY, "boilerplate", "frames")
 SEED_LABELS = "seeds.csv"
-AGREEMENT_DIR = "agreement"
 """Second-pass labels live here, apart from the training labels."""
 
 
@@ -110,8 +111,6 @@ def article_texts(
     seeds_dir: Path = SEEDS_DIR, corpus: Path | None = CORPUS_PATH
 ) -> tuple[dict[str, dict], bool]:
     """Articles the labels may refer to, by id; and whether the corpus was found."""
-    from framing.ingest import read_articles
-
     sources = [seeds_dir]
     found = corpus is not None and Path(corpus).exists()
     if found:
@@ -154,6 +153,24 @@ def attach_text(
         where = "" if corpus_found else f" (no corpus at {corpus}; using the labels whose text is in data/)"
         warnings.warn(f"{missing} labels refer to articles that are not available{where}", FramingWarning, stacklevel=2)
     return pd.DataFrame(rows)
+
+
+def labelled_paragraphs(scheme: FrameScheme, *, labels: Iterable[Path] | None = None, corpus: Path | None = CORPUS_PATH) -> pd.DataFrame:
+    """Labelled news paragraphs with their text, context, ``split`` and frame lists; boilerplate labels left out.
+
+    Context (``title``, ``previous_text``, ``next_text``) comes from the kept paragraphs of
+    the whole article, through the same function as when the model scores new articles.
+    """
+    table = load_label_files(labels, scheme)
+    table = table[~table["boilerplate"]]
+    articles = article_texts(corpus=corpus)
+    table = attach_text(table, articles=articles)
+    if table.empty:
+        raise FramingError("no labelled paragraphs with text are available to train on")
+    kept = split_paragraphs(pd.DataFrame([articles[0][a] for a in table["article_id"].unique()]))
+    table = with_neighbours(table, kept)
+    table["split"] = np.where(table["article_id"].isin(test_articles()), "test", "train")
+    return table.reset_index(drop=True)
 
 
 def load_seed_labels() -> pd.DataFrame:

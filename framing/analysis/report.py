@@ -1,7 +1,7 @@
 """Outlet framing statistics and the self-contained HTML report.
 
 The statistics are pure functions of a scored paragraph table (see
-:func:`framing.score.score_paragraphs`); :func:`write_report` is the only
+:func:`framing.analysis.score.score_paragraphs`); :func:`write_report` is the only
 function that writes files.
 """
 
@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from framing.score import frame_columns, write_table
+from framing.analysis.score import write_table
+from framing.schema import frame_columns
 
 PERMUTATIONS = 5000
 

@@ -63,7 +63,7 @@ def split_paragraphs(
     ----------
     articles : DataFrame with columns ``article_id, outlet, date, title, text``.
     detector : object with ``predict(texts) -> bool array`` marking boilerplate;
-        the packaged :class:`framing.boilerplate.BoilerplateDetector` by default.
+        the packaged :class:`framing.text.boilerplate.BoilerplateDetector` by default.
     keep_boilerplate : keep boilerplate rows (with ``is_boilerplate`` True) for
         inspection instead of dropping them.
 
@@ -75,7 +75,7 @@ def split_paragraphs(
     """
     require_columns(articles, ARTICLE_COLUMNS, step="split_paragraphs")
     if detector is None:
-        from framing.boilerplate import BoilerplateDetector
+        from framing.text.boilerplate import BoilerplateDetector
 
         detector = BoilerplateDetector.load()
     rows = []
