@@ -8,11 +8,26 @@ from framing.model.embed import Embedder, resolve_model_path
 from framing.schema import FramingError
 
 
-def test_packaged_model_loads_offline_and_embeds(embedder):
+def test_packaged_model_embeds_to_unit_vectors(embedder):
     vectors = embedder.encode(["TikTok faces a ban in the US.", "Amazon told staff to delete the app."])
     assert vectors.shape == (2, 384) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
-    assert os.environ["HF_HUB_OFFLINE"] == "1"
+
+
+def test_packaged_model_loads_without_a_hub_even_when_the_caller_forgot_offline_mode(tmp_path):
+    """A fresh process with no offline variables and a hub address that refuses connections still embeds at once."""
+    import subprocess
+    import sys
+    import time
+
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_OFFLINE")}
+    env |= {"HF_ENDPOINT": "http://127.0.0.1:9", "HF_HOME": str(tmp_path / "hf")}
+    code = "from framing.model.embed import Embedder; print(Embedder().encode(['A ban.']).shape)"
+    started = time.monotonic()
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "(1, 384)", out.stderr[-2000:]
+    assert time.monotonic() - started < 60
+    assert not (tmp_path / "hf").exists()
 
 
 def test_second_call_is_served_from_the_cache(tmp_path):

@@ -72,3 +72,21 @@ def test_a_model_without_words_loads_none(tmp_path):
     from framing.model.features import WordFeatures
 
     assert WordFeatures.load(tmp_path) is None
+
+
+def test_training_and_scoring_give_an_articles_paragraphs_the_same_features(embedder):
+    """Context comes from one function in both paths, so a labelled paragraph is trained on what it is scored with."""
+    from framing import config
+    from framing.frames import FrameScheme
+    from framing.text.ingest import read_articles
+    from framing.text.paragraphs import split_paragraphs
+    from framing.training.evaluation import LabelledData
+
+    labelled = LabelledData.load(FrameScheme.load(), labels=(config.LABELS_DIR / "seeds.csv",), corpus=None).all
+    scored = with_neighbours(split_paragraphs(read_articles([config.SEEDS_DIR])))
+    key = ["article_id", "paragraph_index"]
+    both = labelled[key].merge(scored[key].reset_index(), on=key)
+    assert len(both) == len(labelled) > 60
+    trained = paragraph_features(embedder, labelled, context=True)
+    served = paragraph_features(embedder, scored.iloc[both["index"]], context=True)
+    np.testing.assert_array_equal(trained, served)

@@ -222,6 +222,7 @@ def _pyfunc_arguments(head_dir: Path, code_dir: Path) -> dict:
         "pip_requirements": model_requirements(meta["embedder"]["name"]),
         "signature": model_signature(meta["frames"]),
         "input_example": pd.DataFrame({"text": ["Officials said the app posed a security risk."]}),
+        "model_config": {"cache_dir": ""},  # run-time settings a loader may override; "" is no cache
     }
 
 

@@ -1,17 +1,15 @@
-"""The MLflow pyfunc face of a trained framing model (logged as "models from code").
+"""The MLflow pyfunc face of a framing model (logged as "models from code"): a thin shim over
+:class:`~framing.model.pipeline.FramingPipeline`.
 
-``mlflow.pyfunc.load_model(path).predict(pd.DataFrame({"text": [...]}))`` returns
-one row per text: a probability column per frame and ``frames``, the list of
-frames that pass their thresholds (empty for none). Optional ``title``,
-``previous_text`` and ``next_text`` columns give a context model its context. A
-head saved with word features (``words.json``) joins them on; one saved with a LoRA
-adapter (``adapter.json``) merges it into the packaged body. Loading refuses a head
-trained on another embedding model, dimension or adapter.
+``mlflow.pyfunc.load_model(path).predict(pd.DataFrame({"text": [...]}))`` returns one row per
+text: a probability column per frame and ``frames``, the frames that pass their thresholds
+(empty for none). Optional ``title``, ``previous_text`` and ``next_text`` columns give a context
+model its context. Run-time settings come through mlflow's ``model_config``: ``cache_dir``, a
+folder for the embedding cache (none by default).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import mlflow.pyfunc
@@ -19,58 +17,22 @@ import numpy as np
 import pandas as pd
 from mlflow.models import set_model
 
-from framing.embed import Embedder
-from framing.features import WordFeatures, paragraph_features
-from framing.model import FrameClassifier
+from framing.model.pipeline import FramingPipeline
 from framing.schema import FramingError
-from framing.tune import LoraAdapter
 
 
 class FramingModel(mlflow.pyfunc.PythonModel):
-    """Embedder plus frame classifier, loaded from the model's ``head`` artifact."""
+    """The pipeline saved in the model's ``head`` artifact."""
 
     def load_context(self, context) -> None:
-        self.load_head(Path(context.artifacts["head"]))
-
-    def load_head(self, directory: Path) -> "FramingModel":
-        self.classifier, meta = FrameClassifier.load(directory)
-        self.frames: list[str] = meta["frames"]
-        self.context: bool = meta.get("features", {}).get("context", False)
-        self.words = WordFeatures.load(directory)
-        expected = meta["embedder"]
-        cache = os.environ.get("FRAMING_CACHE_DIR")
-        adapter = LoraAdapter.load(directory)
-        self.embedder = Embedder(expected["name"], adapter=adapter, cache_dir=Path(cache) if cache else None)
-        found = self.embedder.identity
-        if expected.get("adapter") and found.get("adapter") != expected["adapter"]:
-            raise FramingError(
-                f"model head was trained with LoRA adapter {expected['adapter']}, "
-                f"but its folder holds {found.get('adapter') or 'none'}; save the model again from training"
-            )
-        width = found["dimension"] * (3 if self.context else 1) + (self.words.size if self.words else 0)
-        if found["dimension"] != expected["dimension"] or self.classifier.n_features_in_ != width:
-            raise FramingError(
-                f"model head expects {expected['dimension']}-d embeddings from {expected['name']!r}, "
-                f"but that embedder gives {found['dimension']}-d"
-            )
-        if found["fingerprint"] != expected["fingerprint"]:
-            raise FramingError(
-                f"embedding model {expected['name']!r} here (fingerprint {found['fingerprint']}) is not "
-                f"the one the head was trained on ({expected['fingerprint']}); retrain or install that model"
-            )
-        return self
+        cache_dir = (context.model_config or {}).get("cache_dir")
+        self.pipeline = FramingPipeline.load(Path(context.artifacts["head"]), cache_dir=Path(cache_dir) if cache_dir else None)
 
     def predict(self, context, model_input, params=None) -> pd.DataFrame:
-        frame = _frame(model_input)
-        X = paragraph_features(self.embedder, frame, context=self.context, words=self.words, progress=len(frame) > 200)
-        proba = self.classifier.predict_proba(X)
-        passed = proba >= self.classifier.thresholds_
-        out = pd.DataFrame(proba, columns=self.frames)
-        out["frames"] = [[f for f, on in zip(self.frames, row) if on] for row in passed]
-        return out
+        return self.pipeline.predict_frame(as_input_frame(model_input))
 
 
-def _frame(model_input) -> pd.DataFrame:
+def as_input_frame(model_input) -> pd.DataFrame:
     """The input as a DataFrame with a string ``text`` column (and any context columns)."""
     if isinstance(model_input, pd.DataFrame):
         if "text" not in model_input.columns:

@@ -12,10 +12,14 @@ LABELS_DIR = DATA_DIR / "labels"
 CODEBOOK_PATH = DATA_DIR / "codebook.yaml"
 SPLIT_PATH = DATA_DIR / "split.csv"
 """Which labelled articles are train/dev and which are the held-back test part."""
-CACHE_DIR = Path(os.environ.get("FRAMING_CACHE_DIR", DATA_DIR / "cache"))
+DEFAULT_CACHE_DIR = DATA_DIR / "cache"
 MODELS_DIR = PROJ_ROOT / "models"
 MODEL_DIR = MODELS_DIR / "framing"
-EXPERIMENTS_DIR = PROJ_ROOT / "experiments"
+"""The shipped model: replaced only by an explicit ``framing promote`` or ``--ship``."""
+CANDIDATES_DIR = MODELS_DIR / "candidates"
+"""Where training writes each run's model, as ``candidates/<run id>``."""
+FOLDS_DIR = PROJ_ROOT / "experiments" / "folds"
+"""Held-out scores of finished cross-validation folds, so an interrupted experiment resumes."""
 REPORTS_DIR = PROJ_ROOT / "reports"
 CORPUS_PATH = Path(
     os.environ.get("FRAMING_CORPUS", PROJ_ROOT.parent / "shared" / "corpus" / "articles.jsonl")
@@ -36,6 +40,11 @@ CHAMPION_ALIAS = "champion"
 
 MAX_ARTICLE_BYTES = 5_000_000
 """Files larger than this are not articles (the largest corpus article is ~60 kB)."""
+
+
+def cache_dir() -> Path:
+    """The embedding cache folder: ``$FRAMING_CACHE_DIR``, else ``data/cache``; read when asked, not at import."""
+    return Path(os.environ.get("FRAMING_CACHE_DIR") or DEFAULT_CACHE_DIR)
 
 
 def tracking_uri(override: str | None = None) -> str:

