@@ -67,7 +67,7 @@ def layout_features(texts: list[str]) -> np.ndarray:
                 np.log1p(len(tokens)),
                 float(text.rstrip().endswith((".", "?", "!", '"', "”", "’", "'", ":"))),
                 sum(t[:1].isupper() for t in tokens) / n,
-                sum(c.isdigit() for c in text) / max(len(text), 1),
+                sum(map(str.isdigit, text)) / max(len(text), 1),
                 sum(t.lower() in _STOPWORDS for t in tokens) / n,
                 min(len(_GLUED.findall(text)), 5) / 5,
                 float(any(q in text for q in '"“”')),

@@ -88,7 +88,7 @@ def split_paragraphs(
         detector = BoilerplateDetector.load()
     rows, is_headline = [], []
     for art in articles.itertuples(index=False):
-        headline = normalize_text(art.title or "")
+        headline = normalize_text(art.title) if isinstance(art.title, str) else None
         seen: set[str] = set()
         for index, block in enumerate(split_blocks(art.text)):
             if block in seen:
