@@ -24,20 +24,32 @@ from framing.paragraphs import normalize_text, split_paragraphs
 SECONDS = 60
 
 
+class _Overran(Exception):
+    """Raised by the alarm inside the timed block."""
+
+
 @contextmanager
 def within(seconds: int = SECONDS):
-    """Fail with ``TimeoutError`` if the block runs longer than ``seconds``."""
+    """Fail the test if the block runs longer than ``seconds``.
+
+    The failure is raised outside the interrupted frames, whose traceback pytest cannot always render.
+    """
 
     def stop(signum, frame):
-        raise TimeoutError(f"took longer than {seconds} s")
+        raise _Overran
 
     previous = signal.signal(signal.SIGALRM, stop)
     signal.alarm(seconds)
+    overran = False
     try:
         yield
+    except _Overran:
+        overran = True
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+    if overran:
+        pytest.fail(f"took longer than {seconds} s", pytrace=False)
 
 
 @pytest.fixture(scope="module")
