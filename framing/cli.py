@@ -45,7 +45,7 @@ def _paragraphs(inputs: list[Path], skip_bad: bool):
     from framing.paragraphs import split_paragraphs
 
     articles = read_articles(inputs, skip_bad=skip_bad, warn=_warn)
-    return split_paragraphs(articles)
+    return split_paragraphs(articles, warn=_warn)
 
 
 def _load(model: str, tracking_uri: str | None = None):
