@@ -214,8 +214,13 @@ class EmbeddingModel:
     def thresholds_(self) -> np.ndarray:
         return self.classifier.thresholds_
 
-    def save(self, output: Path, scheme: FrameScheme, **meta) -> None:
-        """Write the fitted model as the pyfunc framing model at ``output``; ``meta`` goes into ``head.json``."""
+    def save(self, output: Path, scheme: FrameScheme, *, log_to=None, register: bool = True, **meta) -> str | None:
+        """Write the fitted model as the pyfunc framing model at ``output``; ``meta`` goes into ``head.json``.
+
+        With ``log_to`` (mlflow, in an active run) the same head is logged as the run's model and, unless
+        ``register`` is false, registered as champion; returns the registered version. It is logged from
+        the head written here, never re-read from ``output``, which a concurrent training may have replaced.
+        """
         from framing import tracking
 
         with tempfile.TemporaryDirectory() as tmp:
@@ -234,6 +239,9 @@ class EmbeddingModel:
             if self.embedder.adapter is not None:
                 self.embedder.adapter.save(head)
             tracking.save_pyfunc(head, output)
+            if log_to is not None:
+                return tracking.log_and_register(log_to, head, register=register)
+        return None
 
 
 class TfidfModel(EmbeddingModel):
@@ -528,10 +536,10 @@ def ship_winner(model, variant, scheme, *, output, digest, experiment, tracking_
         model.save(
             output,
             scheme,
+            log_to=mlflow,
             data_digest=digest,
             experiment=experiment,
             variant=variant.name,
             run_id=run_id,
             metrics={k: round(float(v), 4) for k, v in {**test_metrics, "dev_macro_f1": dev_metrics["dev_macro_f1"]}.items()},
         )
-        tracking.log_and_register(mlflow, output)

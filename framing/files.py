@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+import secrets
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from functools import cache
 from pathlib import Path
 
 
@@ -22,3 +27,82 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def staging_folder(target: str | Path) -> Path:
+    """A fresh hidden name beside ``target``, unique to this process and call, to build a replacement in.
+
+    Beside it, so moving it into place is a rename on one file system; unique, so two
+    processes (or threads) writing the same target never share one.
+    """
+    target = Path(target)
+    return target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+@cache
+def _renameat2() -> Callable | None:
+    """glibc's ``renameat2`` (Linux 3.15, glibc 2.28 and later), or ``None`` where there is none."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        function = libc.renameat2
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two existing paths in one atomic step; ``False`` where the system or file system cannot."""
+    function = _renameat2()
+    if function is None:
+        return False
+    if function(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(first), None, str(second))
+
+
+def replace_folder(staging: str | Path, target: str | Path) -> None:
+    """Move the complete folder ``staging`` to ``target``, replacing and deleting any folder there.
+
+    On Linux the two are swapped in one atomic step (``renameat2`` with ``RENAME_EXCHANGE``), so a
+    reader always finds either the old folder or the new one at ``target``, never nothing. Only where
+    that call is unavailable (other systems, older kernels or C libraries, some file systems) is the
+    old folder renamed away and the new one renamed in, with a moment of no ``target`` between.
+    Concurrent writers of one ``target`` all succeed; the last to finish wins.
+    """
+    staging, target = Path(staging), Path(target)
+    retired: list[Path] = []
+    try:
+        while True:
+            try:
+                os.rename(staging, target)  # nothing there yet (or an empty folder): a plain rename
+                return
+            except OSError as err:
+                if err.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise
+            try:
+                if _exchange(staging, target):
+                    retired.append(staging)  # which now holds the old folder
+                    return
+            except FileNotFoundError:
+                continue  # the target vanished meanwhile: rename again
+            old = staging_folder(target)
+            with suppress(FileNotFoundError):
+                os.rename(target, old)
+                retired.append(old)
+    except BaseException:
+        if retired and not target.exists():
+            with suppress(OSError):
+                os.rename(retired.pop(), target)
+        raise
+    finally:
+        for folder in retired:
+            shutil.rmtree(folder, ignore_errors=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from framing import config
+from framing.files import replace_folder, staging_folder
 from framing.schema import FramingError
 
 PYFUNC_FILE = Path(__file__).with_name("pyfunc.py")
@@ -53,23 +54,44 @@ def _quiet() -> None:
     warnings.filterwarnings("ignore", message=".*type hints.*", category=UserWarning)
 
 
+@contextmanager
+def _store_lock(uri: str):
+    """Hold an inter-process lock on a SQLite store (a ``.lock`` file beside it); other stores need none.
+
+    mlflow creates and migrates a new SQLite store on first use and creates experiments on demand;
+    two processes doing either at once collide, so both happen under this lock.
+    """
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    import fcntl
+
+    db = Path(uri.removeprefix("sqlite:///"))
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with open(db.with_name(db.name + ".lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def connect(tracking_uri: str | None = None, experiment: str = config.EXPERIMENT_NAME):
-    """Point mlflow at the store (created on first use) and select ``experiment``."""
+    """Point mlflow at the store (created and migrated on first use, once) and select ``experiment``."""
     _quiet()
     import mlflow
 
     uri = config.tracking_uri(tracking_uri)
-    if uri.startswith("sqlite:///"):
-        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(uri)
     try:
-        found = mlflow.get_experiment_by_name(experiment)
-        if found is None:
-            location = None
-            if uri.startswith("sqlite:///"):
-                location = (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").as_uri()
-            mlflow.create_experiment(experiment, artifact_location=location)
-        mlflow.set_experiment(experiment)
+        with _store_lock(uri):
+            found = mlflow.get_experiment_by_name(experiment)  # the first call creates and migrates the store
+            if found is None:
+                location = None
+                if uri.startswith("sqlite:///"):
+                    location = (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").as_uri()
+                mlflow.create_experiment(experiment, artifact_location=location)
+            mlflow.set_experiment(experiment)
     except Exception as err:  # mlflow raises many types for an unreachable store
         raise FramingError(f"cannot use the mlflow store at {uri}: {str(err).splitlines()[0]}") from None
     return mlflow
@@ -119,28 +141,26 @@ def _pyfunc_arguments(head_dir: Path) -> dict:
 def save_pyfunc(head_dir: Path, output: Path) -> None:
     """Write an MLflow pyfunc model directory at ``output`` from a saved classifier head.
 
-    The new model is built beside ``output`` and swapped in, so a failure never
-    leaves a half-written model where the old one was.
+    The new model is built in a staging folder of this process's own beside ``output`` and
+    swapped in (:func:`framing.files.replace_folder`), so a failure leaves the old model as it
+    was, readers never find ``output`` missing, and concurrent trainings never share a folder.
     """
     _quiet()
     import shutil
 
     import mlflow
 
-    staging = output.with_name(output.name + ".new")
-    shutil.rmtree(staging, ignore_errors=True)
-    mlflow.pyfunc.save_model(path=str(staging), **_pyfunc_arguments(head_dir))
-    old = output.with_name(output.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if output.exists():
-        output.rename(old)
-    staging.rename(output)
-    shutil.rmtree(old, ignore_errors=True)
+    staging = staging_folder(output)
+    try:
+        mlflow.pyfunc.save_model(path=str(staging), **_pyfunc_arguments(head_dir))
+        replace_folder(staging, output)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
-def log_and_register(mlflow, model_dir: Path, *, register: bool = True) -> str | None:
-    """Log the saved model directory as the run's model and make it ``framing@champion``."""
-    info = mlflow.pyfunc.log_model(name="model", **_pyfunc_arguments(model_dir / "artifacts" / "head"))
+def log_and_register(mlflow, head_dir: Path, *, register: bool = True) -> str | None:
+    """Log the framing model of a saved classifier head as the run's model and make it ``framing@champion``."""
+    info = mlflow.pyfunc.log_model(name="model", **_pyfunc_arguments(head_dir))
     if not register:
         return None
     version = mlflow.register_model(info.model_uri, config.REGISTERED_MODEL)

@@ -162,8 +162,8 @@ def train(
         mlflow.log_figure(pr_figure(Y, proba, scheme.names), "precision_recall.png")
         mlflow.log_table(scores, "per_frame_cv.json")
         run_id = mlflow.active_run().info.run_id
-        model.save(output, scheme, data_digest=digest, run_id=run_id, metrics={k: round(v, 4) for k, v in metrics.items()})
-        version = tracking.log_and_register(mlflow, output, register=register)
+        version = model.save(output, scheme, log_to=mlflow, register=register, data_digest=digest, run_id=run_id,
+                             metrics={k: round(v, 4) for k, v in metrics.items()})
     return TrainResult(
         run_id=run_id,
         metrics=metrics,
