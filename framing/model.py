@@ -17,6 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from framing.files import model_file, read_model_json
 from framing.schema import FramingError
 
 HEAD_ARRAYS = "head.npz"
@@ -199,9 +200,10 @@ class FrameClassifier(ClassifierMixin, BaseEstimator):
     @classmethod
     def load(cls, directory: Path) -> tuple["FrameClassifier", dict]:
         """The classifier saved in ``directory`` and the metadata saved with it."""
-        meta = json.loads((directory / HEAD_META).read_text())
-        with np.load(directory / HEAD_ARRAYS, allow_pickle=False) as arrays:
+        meta = read_model_json(directory / HEAD_META)
+        with model_file(directory / HEAD_META):
             model = cls(**meta.pop("params"))
+        with model_file(directory / HEAD_ARRAYS), np.load(directory / HEAD_ARRAYS, allow_pickle=False) as arrays:
             model.coef_ = arrays["coef"]
             model.intercept_ = arrays["intercept"]
             model.thresholds_ = arrays["thresholds"]
