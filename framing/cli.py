@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from framing import config
+from framing.progress import stderr_console
 from framing.schema import FramingError, FramingWarning
 
 app = typer.Typer(
@@ -23,7 +24,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
+console = stderr_console()
 
 
 def _out() -> Console:
@@ -49,14 +50,30 @@ def _paragraphs(inputs: list[Path], skip_bad: bool):
 
 
 def _load(model: str, tracking_uri: str | None = None):
-    """The pyfunc model, embedding through the project's cache so nothing is embedded twice."""
+    """The pyfunc model, embedding through the project's cache so nothing is embedded twice.
+
+    Says which folder and run it loaded: loading a model folder runs its code.
+    """
     import os
 
-    from framing.tracking import load_model
+    from framing.tracking import describe_model, load_model
 
     os.environ.setdefault("FRAMING_CACHE_DIR", str(config.CACHE_DIR))
     with console.status("loading model"):
-        return load_model(model, tracking_uri=tracking_uri)
+        loaded = load_model(model, tracking_uri=tracking_uri)
+    console.print(describe_model(model, loaded), highlight=False, soft_wrap=True)
+    return loaded
+
+
+def _check_model_output(output: Path) -> None:
+    """Before training: ``-o`` is a new folder or an earlier model folder, never a file or a folder of other things it would replace."""
+    from framing.files import creatable_folder
+
+    if output.is_dir() and any(output.iterdir()) and not (output / "MLmodel").exists():
+        raise FramingError(f"{output} holds files and is not a model folder (no MLmodel); give a new folder or an earlier model's")
+    if output.exists() and not output.is_dir():
+        raise FramingError(f"{output} is a file; the model needs a folder, such as models/NAME")
+    creatable_folder(output)
 
 
 def _score(inputs: list[Path], model: str, skip_bad: bool, tracking_uri: str | None = None):
@@ -69,17 +86,22 @@ def _score(inputs: list[Path], model: str, skip_bad: bool, tracking_uri: str | N
 @app.command("score")
 def score_cli(
     inputs: list[Path] = Inputs,
-    output: Path = typer.Option(None, "--output", "-o", help="Write .jsonl, .csv or .parquet; default JSONL to stdout.", show_default=False),
+    output: Path = typer.Option(
+        None, "--output", "-o", show_default=False,
+        help="Write .jsonl, .csv or .parquet; default JSONL to stdout. Its folder must exist, or only that last folder is made.",
+    ),
     model: str = ModelOpt,
     skip_bad: bool = SkipBad,
     tracking_uri: str = TrackingOpt,
 ):
-    """Score every kept paragraph of INPUTS: a probability per frame, the frames it carries, its primary frame."""
-    if output is not None:
-        from framing.score import TABLE_FORMATS
+    """Score every kept paragraph of INPUTS: a probability per frame, the frames it carries, its primary frame.
 
-        if output.suffix.lower() not in TABLE_FORMATS:
-            raise FramingError(f"{output}: unknown output format {output.suffix!r}; use one of {', '.join(TABLE_FORMATS)}")
+    Data alone goes to standard output; progress and messages go to standard error.
+    """
+    if output is not None:
+        from framing.score import check_table_path
+
+        check_table_path(output)
     scored = _score(inputs, model, skip_bad, tracking_uri)
     if output is None:
         sys.stdout.write(scored.to_json(orient="records", lines=True, force_ascii=False))
@@ -93,15 +115,23 @@ def score_cli(
 @app.command("report")
 def report_cli(
     inputs: list[Path] = Inputs,
-    output: Path = typer.Option(config.REPORTS_DIR / "seeds", "--output", "-o", help="Folder for report.html, outlet_frames.csv and paragraphs.csv."),
+    output: Path = typer.Option(
+        config.REPORTS_DIR / "seeds", "--output", "-o",
+        help="Folder for report.html, outlet_frames.csv and paragraphs.csv: a new folder (its parent must exist), an empty one, or an "
+        "earlier report's, whose files are replaced. Refused: a file, the filesystem root, the current folder, a folder holding "
+        "anything else.",
+    ),
     model: str = ModelOpt,
     title: str = typer.Option("Outlet framing report", help="Heading of the report."),
     skip_bad: bool = SkipBad,
     tracking_uri: str = TrackingOpt,
 ):
     """Write an outlet framing report for INPUTS: charts, tests of difference, the paragraphs behind each frame."""
-    from framing.report import write_report
+    from framing.report import check_report_folder, write_report
 
+    if output.expanduser().resolve().parent == config.REPORTS_DIR:
+        config.REPORTS_DIR.mkdir(exist_ok=True)  # the project's own reports/ folder is made on first use, like mlruns/
+    check_report_folder(output)
     scored = _score(inputs, model, skip_bad, tracking_uri)
     with console.status("computing statistics"):
         path = write_report(scored, output, title=title)
@@ -128,6 +158,7 @@ def train_cli(
 
     from framing.train import TrainConfig, train
 
+    _check_model_output(output)
     cfg = TrainConfig(codebook=codebook, labels=tuple(labels or ()), corpus=corpus, embedder=embedder, context=context, words=words, C=C,
                       tune_epochs=tune_epochs)
     result = train(cfg, output=output, tracking_uri=tracking_uri, register=register, progress=True)
@@ -157,6 +188,8 @@ def experiment_cli(
     from framing.experiment import ExperimentConfig, run_experiment
     from framing.frames import FrameScheme
 
+    if save_winner:
+        _check_model_output(output)
     cfg = ExperimentConfig.load(config_path)
     frames = list(cfg.frames) or FrameScheme.load(cfg.codebook).names
 
@@ -229,6 +262,9 @@ def annotate_export_cli(
 
     if part is Part.test and strategy is not Strategy.random:
         raise FramingError("--part test draws at random: pass --strategy random (a model must not pick its own test paragraphs)")
+    from framing.files import writable_file
+
+    writable_file(output)
     paragraphs = _paragraphs(inputs, skip_bad)
     labelled = load_label_files()
     exclude = set(zip(labelled.article_id, labelled.paragraph_index))

@@ -18,6 +18,7 @@ from sklearn.model_selection import GroupKFold, StratifiedKFold
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from framing.files import model_file, read_model_json
 from framing.schema import FramingError
 
 HEAD_ARRAYS = "head.npz"
@@ -253,9 +254,10 @@ class FrameClassifier(ClassifierMixin, BaseEstimator):
     @classmethod
     def load(cls, directory: Path) -> tuple["FrameClassifier", dict]:
         """The classifier saved in ``directory`` and the metadata saved with it."""
-        meta = json.loads((directory / HEAD_META).read_text())
-        with np.load(directory / HEAD_ARRAYS, allow_pickle=False) as arrays:
+        meta = read_model_json(directory / HEAD_META)
+        with model_file(directory / HEAD_META):
             model = cls(**meta.pop("params"))
+        with model_file(directory / HEAD_ARRAYS), np.load(directory / HEAD_ARRAYS, allow_pickle=False) as arrays:
             model.coef_ = arrays["coef"]
             model.intercept_ = arrays["intercept"]
             model.thresholds_ = arrays["thresholds"]

@@ -21,6 +21,7 @@ from mlflow.models import set_model
 
 from framing.embed import Embedder
 from framing.features import WordFeatures, paragraph_features
+from framing.files import model_file
 from framing.model import FrameClassifier
 from framing.schema import FramingError
 from framing.tune import LoraAdapter
@@ -34,10 +35,11 @@ class FramingModel(mlflow.pyfunc.PythonModel):
 
     def load_head(self, directory: Path) -> "FramingModel":
         self.classifier, meta = FrameClassifier.load(directory)
-        self.frames: list[str] = meta["frames"]
-        self.context: bool = meta.get("features", {}).get("context", False)
+        with model_file(directory / "head.json"):
+            self.frames: list[str] = list(meta["frames"])
+            self.context: bool = bool(meta.get("features", {}).get("context", False))
+            expected = {key: meta["embedder"][key] for key in ("name", "dimension", "fingerprint")} | meta["embedder"]
         self.words = WordFeatures.load(directory)
-        expected = meta["embedder"]
         cache = os.environ.get("FRAMING_CACHE_DIR")
         adapter = LoraAdapter.load(directory)
         self.embedder = Embedder(expected["name"], adapter=adapter, cache_dir=Path(cache) if cache else None)
@@ -47,18 +49,32 @@ class FramingModel(mlflow.pyfunc.PythonModel):
                 f"model head was trained with LoRA adapter {expected['adapter']}, "
                 f"but its folder holds {found.get('adapter') or 'none'}; save the model again from training"
             )
-        width = found["dimension"] * (3 if self.context else 1) + (self.words.size if self.words else 0)
-        if found["dimension"] != expected["dimension"] or self.classifier.n_features_in_ != width:
+        if found["dimension"] != expected["dimension"]:
             raise FramingError(
-                f"model head expects {expected['dimension']}-d embeddings from {expected['name']!r}, "
-                f"but that embedder gives {found['dimension']}-d"
+                f"{directory / 'head.json'}: the head was trained on {expected['dimension']}-d embeddings from "
+                f"{expected['name']!r}, but {expected['name']!r} here gives {found['dimension']}-d; "
+                "install the embedding model it was trained on, or train the model again"
             )
+        self._check_width(directory, found["dimension"])
         if found["fingerprint"] != expected["fingerprint"]:
             raise FramingError(
                 f"embedding model {expected['name']!r} here (fingerprint {found['fingerprint']}) is not "
                 f"the one the head was trained on ({expected['fingerprint']}); retrain or install that model"
             )
         return self
+
+    def _check_width(self, directory: Path, dimension: int) -> None:
+        """The head's weights must cover exactly the features its settings make: embeddings (x3 with context) plus word columns."""
+        parts = [f"{dimension}-d embeddings" + (" x3 with context (paragraph, headline, neighbours)" if self.context else "")]
+        width = dimension * (3 if self.context else 1)
+        if self.words:
+            parts.append(f"{self.words.size} word features of words.json")
+            width += self.words.size
+        if self.classifier.n_features_in_ != width:
+            raise FramingError(
+                f"{directory / 'head.npz'}: the head's weights take {self.classifier.n_features_in_} features, but head.json's settings "
+                f"make {width} ({' + '.join(parts)}); the head's files do not belong together: restore the model folder or train the model again"
+            )
 
     def predict(self, context, model_input, params=None) -> pd.DataFrame:
         frame = _frame(model_input)

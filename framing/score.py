@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from framing.features import CONTEXT_COLUMNS, with_neighbours
-from framing.files import atomic_path
+from framing.files import atomic_path, writable_file
 from framing.schema import FramingError, require_columns
 
 OUTPUT_COLUMNS = ("article_id", "outlet", "date", "paragraph_index", "text")
@@ -49,12 +49,20 @@ def frame_columns(scored: pd.DataFrame) -> list[str]:
     return [c for c in scored.columns if c not in fixed]
 
 
+def check_table_path(path: str | Path) -> Path:
+    """Refuse, before any work, a table path of unknown format, one that is a folder, or one whose folder's parent is missing."""
+    path = Path(path)
+    if path.is_dir():
+        raise FramingError(f"{path} is a folder; give a file path such as {path / 'scored.jsonl'}")
+    if path.suffix.lower() not in TABLE_FORMATS:
+        raise FramingError(f"{path}: unknown output format {path.suffix.lower()!r}; use one of {', '.join(TABLE_FORMATS)}")
+    return writable_file(path)
+
+
 def write_table(table: pd.DataFrame, path: str | Path) -> Path:
     """Write ``table`` as JSONL, CSV or Parquet by suffix, atomically."""
-    path = Path(path)
+    path = check_table_path(path)
     suffix = path.suffix.lower()
-    if suffix not in TABLE_FORMATS:
-        raise FramingError(f"{path}: unknown output format {suffix!r}; use one of {', '.join(TABLE_FORMATS)}")
     with atomic_path(path) as tmp:
         if suffix == ".jsonl":
             table.to_json(tmp, orient="records", lines=True, force_ascii=False)

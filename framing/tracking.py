@@ -178,9 +178,56 @@ def load_model(uri: str | Path, *, tracking_uri: str | None = None):
         connect(tracking_uri)
     elif not Path(uri, "MLmodel").exists():
         raise FramingError(f"{uri}: not an mlflow model folder (no MLmodel file)")
+    else:
+        _check_mlmodel(Path(uri, "MLmodel"))
     try:
         return mlflow.pyfunc.load_model(uri)
     except FramingError:
         raise
     except Exception as err:
         raise FramingError(f"cannot load model {uri}: {str(err).splitlines()[0]}") from None
+
+
+def _check_mlmodel(path: Path) -> None:
+    """A model folder's MLmodel file must parse and declare the pyfunc flavour; else one line naming it."""
+    from mlflow.models import Model
+
+    from framing.files import DAMAGED
+
+    try:
+        flavors = Model.load(str(path)).flavors
+    except Exception as err:  # yaml and mlflow raise many types for a damaged file
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise FramingError(f"{path}: not a valid MLmodel file ({reason}); {DAMAGED}") from None
+    if "python_function" not in flavors:
+        raise FramingError(f"{path}: declares no python_function flavour, so it is not a framing model; {DAMAGED}")
+
+
+def describe_model(uri: str | Path, model) -> str:
+    """One line saying which model was loaded: its folder or registry version, the run that trained it, and when.
+
+    Loading a model folder runs its code, so the CLI shows this for the user to check.
+    """
+    import json
+
+    uri = str(uri)
+    run_id = model.metadata.run_id
+    if uri.startswith("models:/"):
+        from mlflow import MlflowClient
+        from mlflow.store.artifact.utils.models import get_model_name_and_version
+
+        client = MlflowClient()
+        name, version = get_model_name_and_version(client, uri)
+        run_id = client.get_model_version(name, version).run_id or run_id
+        where = f"{uri} = {name} version {version}"
+    elif uri.startswith("runs:/"):
+        where = uri
+        run_id = run_id or uri.removeprefix("runs:/").split("/")[0]
+    else:
+        where = str(Path(uri).resolve())
+        try:
+            run_id = run_id or json.loads(Path(uri, "artifacts", "head", "head.json").read_text()).get("run_id")
+        except (OSError, ValueError, AttributeError):
+            pass
+    created = str(model.metadata.utc_time_created or "")[:10]
+    return f"model: {where} ({f'run {run_id}' if run_id else 'no mlflow run'}{f', trained {created}' if created else ''})"

@@ -93,7 +93,7 @@ def test_head_is_plain_arrays_and_json(trained_seed_model):
 
 
 @pytest.mark.parametrize("field, value, message", [
-    ("dimension", 768, "model head expects 768-d embeddings"),
+    ("dimension", 768, "the head was trained on 768-d embeddings"),
     ("fingerprint", "0000000000000000", "is not the one the head was trained on"),
 ])
 def test_loading_refuses_a_head_for_another_embedder(trained_seed_model, tmp_path, field, value, message):
