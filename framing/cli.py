@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from framing import config
+from framing.progress import stderr_console
 from framing.schema import FramingError, FramingWarning
 
 app = typer.Typer(
@@ -23,7 +24,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
+console = stderr_console()
 
 
 def _out() -> Console:
@@ -45,7 +46,7 @@ def _paragraphs(inputs: list[Path], skip_bad: bool):
     from framing.text.paragraphs import split_paragraphs
 
     articles = read_articles(inputs, skip_bad=skip_bad, warn=_warn)
-    return split_paragraphs(articles)
+    return split_paragraphs(articles, warn=_warn)
 
 
 def _load(model: str, tracking_uri: str | None = None):
@@ -54,7 +55,7 @@ def _load(model: str, tracking_uri: str | None = None):
 
     with console.status("loading model"):
         pipeline = load_pipeline(model, cache_dir=config.cache_dir(), tracking_uri=tracking_uri)
-    console.print(describe_model(model, pipeline), highlight=False)
+    console.print(describe_model(model, tracking_uri=tracking_uri), highlight=False, soft_wrap=True)
     return pipeline
 
 
@@ -68,17 +69,22 @@ def _score(inputs: list[Path], model: str, skip_bad: bool, tracking_uri: str | N
 @app.command("score")
 def score_cli(
     inputs: list[Path] = Inputs,
-    output: Path = typer.Option(None, "--output", "-o", help="Write .jsonl, .csv or .parquet; default JSONL to stdout.", show_default=False),
+    output: Path = typer.Option(
+        None, "--output", "-o", show_default=False,
+        help="Write .jsonl, .csv or .parquet; default JSONL to stdout. Its folder must exist, or only that last folder is made.",
+    ),
     model: str = ModelOpt,
     skip_bad: bool = SkipBad,
     tracking_uri: str = TrackingOpt,
 ):
-    """Score every kept paragraph of INPUTS: a probability per frame, the frames it carries, its primary frame."""
-    if output is not None:
-        from framing.analysis.score import TABLE_FORMATS
+    """Score every kept paragraph of INPUTS: a probability per frame, the frames it carries, its primary frame.
 
-        if output.suffix.lower() not in TABLE_FORMATS:
-            raise FramingError(f"{output}: unknown output format {output.suffix!r}; use one of {', '.join(TABLE_FORMATS)}")
+    Data alone goes to standard output; progress and messages go to standard error.
+    """
+    if output is not None:
+        from framing.analysis.score import check_table_path
+
+        check_table_path(output)
     scored = _score(inputs, model, skip_bad, tracking_uri)
     if output is None:
         sys.stdout.write(scored.to_json(orient="records", lines=True, force_ascii=False))
@@ -92,15 +98,23 @@ def score_cli(
 @app.command("report")
 def report_cli(
     inputs: list[Path] = Inputs,
-    output: Path = typer.Option(config.REPORTS_DIR / "seeds", "--output", "-o", help="Folder for report.html, outlet_frames.csv and paragraphs.csv."),
+    output: Path = typer.Option(
+        config.REPORTS_DIR / "seeds", "--output", "-o",
+        help="Folder for report.html, outlet_frames.csv and paragraphs.csv: a new folder (its parent must exist), an empty one, or an "
+        "earlier report's, whose files are replaced. Refused: a file, the filesystem root, the current folder, a folder holding "
+        "anything else.",
+    ),
     model: str = ModelOpt,
     title: str = typer.Option("Outlet framing report", help="Heading of the report."),
     skip_bad: bool = SkipBad,
     tracking_uri: str = TrackingOpt,
 ):
     """Write an outlet framing report for INPUTS: charts, tests of difference, the paragraphs behind each frame."""
-    from framing.analysis.report import write_report
+    from framing.analysis.report import check_report_folder, write_report
 
+    if output.expanduser().resolve().parent == config.REPORTS_DIR:
+        config.REPORTS_DIR.mkdir(exist_ok=True)  # the project's own reports/ folder is made on first use, like mlruns/
+    check_report_folder(output)
     scored = _score(inputs, model, skip_bad, tracking_uri)
     with console.status("computing statistics"):
         path = write_report(scored, output, title=title)
@@ -110,9 +124,10 @@ def report_cli(
 
 ShipOpt = typer.Option(False, "--ship", help="Also make the winner the shipped model (models/framing) and framing@champion.")
 FoldsDirOpt = typer.Option(config.FOLDS_DIR, "--folds-dir", help="Where finished folds are recorded, so an interrupted run resumes.")
+CandidatesOpt = typer.Option(config.CANDIDATES_DIR, "--candidates", help="Folder the winner's model is saved in, as RUN_ID/.")
 
 
-def _run(cfg, *, ship: bool, tracking_uri: str | None, folds_dir: Path):
+def _run(cfg, *, ship: bool, tracking_uri: str | None, folds_dir: Path, candidates: Path):
     """Run an experiment config with a progress bar over every variant's folds and fits."""
     from framing.progress import bar
     from framing.training.experiment import run_experiment
@@ -128,7 +143,7 @@ def _run(cfg, *, ship: bool, tracking_uri: str | None, folds_dir: Path):
             progress.console.print(f"  {row['variant']}: dev macro-F1 {row['dev_macro_f1']:.3f} ± {row['dev_macro_f1_std']:.3f}")
 
         return run_experiment(cfg, tracking_uri=tracking_uri, ship_to=config.MODEL_DIR if ship else None,
-                              folds_dir=folds_dir, on_step=on_step, on_variant=on_variant, progress=False)
+                              folds_dir=folds_dir, candidates_dir=candidates, on_step=on_step, on_variant=on_variant, progress=False)
 
 
 def _print_winner(result) -> None:
@@ -159,6 +174,7 @@ def train_cli(
     folds: int = typer.Option(5, "--folds", min=2, help="Cross-validation folds, grouped by article."),
     ship: bool = ShipOpt,
     folds_dir: Path = FoldsDirOpt,
+    candidates: Path = CandidatesOpt,
     tracking_uri: str = TrackingOpt,
 ):
     """Train one model variant: cross-validated by article, tracked in mlflow, saved as a candidate in models/candidates/.
@@ -172,7 +188,7 @@ def train_cli(
 
     variant = Variant(name="train", embedder=embedder, context=context, words=words, C=C, tune_epochs=tune_epochs)
     cfg = single_variant(variant, codebook=codebook, labels=labels or (), corpus=corpus, folds=folds)
-    result = _run(cfg, ship=ship, tracking_uri=tracking_uri, folds_dir=folds_dir)
+    result = _run(cfg, ship=ship, tracking_uri=tracking_uri, folds_dir=folds_dir, candidates=candidates)
     metrics = result["train"].evaluation.metrics
     frames = cfg.scheme().names
     table = Table(title="dev: grouped cross-validation on the train/dev articles")
@@ -190,6 +206,7 @@ def experiment_cli(
     config_path: Path = typer.Argument(..., metavar="CONFIG", help="Experiment YAML, e.g. experiments/frames.yaml.", show_default=False),
     ship: bool = ShipOpt,
     folds_dir: Path = FoldsDirOpt,
+    candidates: Path = CandidatesOpt,
     tracking_uri: str = TrackingOpt,
 ):
     """Run every variant of CONFIG as an mlflow run, print the comparison, keep the winner as a candidate.
@@ -203,7 +220,7 @@ def experiment_cli(
     cfg = ExperimentConfig.load(config_path)
     frames = cfg.scheme().names
     console.print(f"experiment {cfg.name}: {len(cfg.variants)} variants, {cfg.folds}-fold CV by article")
-    result = _run(cfg, ship=ship, tracking_uri=tracking_uri, folds_dir=folds_dir)
+    result = _run(cfg, ship=ship, tracking_uri=tracking_uri, folds_dir=folds_dir, candidates=candidates)
     table = Table(title=f"experiment {cfg.name} (dev = grouped CV on train/dev articles)")
     for column in ("variant", "macro-F1", *(f[:12] for f in frames), "max ECE", "train s", "para/s"):
         table.add_column(column, justify="left" if column == "variant" else "right")
@@ -276,6 +293,9 @@ def annotate_export_cli(
 
     if part is Part.test and strategy is not Strategy.random:
         raise FramingError("--part test draws at random: pass --strategy random (a model must not pick its own test paragraphs)")
+    from framing.files import writable_file
+
+    writable_file(output)
     paragraphs = _paragraphs(inputs, skip_bad)
     labelled = load_label_files()
     exclude = set(zip(labelled.article_id, labelled.paragraph_index))

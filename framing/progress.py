@@ -12,7 +12,7 @@ def stderr_console() -> Console:
 
 
 def bar() -> Progress:
-    """A transient progress bar on standard error showing done/total, time spent and time remaining.
+    """A transient progress bar on standard error: done/total, time spent and time left ("0:00:05 elapsed, 0:01:20 left").
 
     Examples
     --------
@@ -25,8 +25,9 @@ def bar() -> Progress:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        TextColumn("remaining"),
+        TextColumn("elapsed,"),
         TimeRemainingColumn(),
+        TextColumn("left"),
         console=stderr_console(),
         transient=True,
     )

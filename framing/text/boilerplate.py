@@ -32,6 +32,13 @@ _CREDIT = re.compile(
     r"(getty( images)?|/afp|/reuters|/ap|\(photo[^)]*\)|\b(source|credit|photo|image)s?:\s*\S+.{0,40}|©.{0,40})\W*$",
     re.IGNORECASE,
 )
+_NEWS_AGENCY = re.compile(r"(getty( images)?|/afp|/reuters|/ap)\Z", re.IGNORECASE)
+_COPYRIGHT = re.compile(r"©.{0,40}\Z", re.IGNORECASE)
+_PHOTO_OPEN = re.compile(r"\(photo", re.IGNORECASE)
+_SOURCE_LABEL = re.compile(r"\b(source|credit|photo|image)s?:", re.IGNORECASE)
+_NON_WORDS = re.compile(r"\W*")
+_NON_SPACE = re.compile(r"\S")
+_SPACE = re.compile(r"\s")
 _STOPWORDS = frozenset(
     "the a an of to in and or is are was were be been has have had that this it its for on with as by "
     "at from but not they he she we you said says will would could".split()
@@ -60,15 +67,50 @@ def layout_features(texts: list[str]) -> np.ndarray:
                 np.log1p(len(tokens)),
                 float(text.rstrip().endswith((".", "?", "!", '"', "”", "’", "'", ":"))),
                 sum(t[:1].isupper() for t in tokens) / n,
-                sum(c.isdigit() for c in text) / max(len(text), 1),
+                sum(map(str.isdigit, text)) / max(len(text), 1),
                 sum(t.lower() in _STOPWORDS for t in tokens) / n,
                 min(len(_GLUED.findall(text)), 5) / 5,
                 float(any(q in text for q in '"“”')),
                 float(len(tokens) < 6),
-                float(bool(_CREDIT.search(text))),
+                float(ends_with_credit(text)),
             )
         )
     return np.asarray(rows, dtype=np.float64).reshape(len(texts), len(LAYOUT_FEATURES))
+
+
+def ends_with_credit(text: str) -> bool:
+    """Whether ``_CREDIT.search(text)`` finds a photo credit or source line closing ``text``, in linear time.
+
+    The regex backtracks quadratically on long runs of punctuation or of ``©``, so each of its
+    alternatives is checked where it must end: at or after the text's closing run of non-word characters.
+    """
+    cut = len(text) - _NON_WORDS.match(text[::-1]).end()
+    body, closing = text[:cut], text[cut:]
+    if _NEWS_AGENCY.search(body[-12:]) or "©" in closing or _COPYRIGHT.search(body[-41:]):
+        return True
+    if ")" in closing and _PHOTO_OPEN.search(body, body.rfind(")") + 1):
+        return True
+    return _source_reaches(text, cut)
+
+
+def _source_reaches(text: str, cut: int) -> bool:
+    """Whether a ``source:``-style label's ``\\s*\\S+.{0,40}`` can run on to ``cut``.
+
+    Its reach grows with the label's position, so the last label followed by a non-space decides.
+    """
+    label = None
+    for found in _SOURCE_LABEL.finditer(text):
+        start = _NON_SPACE.search(text, found.end())
+        if start is None:
+            break
+        label = start.start()
+    if label is None:
+        return False
+    space = _SPACE.search(text, label)
+    run_end = space.start() if space else len(text)
+    newline = text.find("\n", run_end)
+    reach = min(run_end + 40, newline if newline >= 0 else len(text))
+    return reach >= cut
 
 
 def featurize(texts: list[str]) -> sparse.csr_matrix:

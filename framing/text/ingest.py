@@ -7,19 +7,46 @@ Supported inputs, in any mix:
 - ``.jsonl`` or ``.csv`` files with fields ``id, outlet, date, url, title, text``;
 - ``.html``/``.htm`` pages (optionally gzipped), whose main text trafilatura extracts.
 
-Every article must have an outlet. A file that is not readable text raises
-:class:`~framing.schema.FramingError` naming it, or is skipped with a warning
-when ``skip_bad=True``.
+Every article must have an outlet and some visible text. A file that is not
+readable text raises :class:`~framing.schema.FramingError` naming it, or is
+skipped with a warning when ``skip_bad=True``; in a JSONL or CSV file, or a
+manifest, only the bad lines are skipped, with one warning per file saying how
+many. Text is UTF-8, or UTF-16/UTF-32 with a byte-order mark (UTF-16 without one
+is recognised by its NUL bytes); any other NUL byte marks the file as binary.
+
+Inputs may only name files inside their own folder: a manifest row naming a
+path outside the manifest's folder (``../``, an absolute path, or a symlink
+resolving outside it) is refused, and so is a file in an input folder that is a
+symlink resolving outside that folder. A file given by name on the command line
+is read wherever it is.
+
+Fields: ``id``, ``outlet``, ``title`` and ``url`` are text; numbers become text
+(``12`` -> ``"12"``, ``12.0`` -> ``"12"``), other JSON values (true/false,
+lists, objects) are an error naming the line. Dates become ISO ``YYYY-MM-DD``
+when they are unambiguous: ISO dates and timestamps (the date as written, not
+converted to UTC), ``2020/07/10``, ``20200710``, and dates with an English month
+name and a four-digit year (``10 July 2020``, ``Fri, 10 Jul 2020 08:00:00
++0000``). Anything else (``07/10/2020``, ``yesterday``, ``2020-13-45``,
+``12345``) becomes an empty date (None), with one warning per file naming the
+lines.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import functools
 import gzip
 import io
 import json
+import math
+import os
+import re
 import warnings
-from collections.abc import Callable, Iterable
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -32,6 +59,55 @@ MANIFEST_COLUMNS = ("file", "outlet", "date", "title")
 COLUMNS = (*ARTICLE_COLUMNS, "url", "source")
 HTML_SUFFIXES = (".html", ".htm", ".html.gz", ".htm.gz")
 TABLE_SUFFIXES = (".jsonl", ".csv")
+INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"))
+BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+ISO_DATE = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?)?",
+    re.IGNORECASE,
+)
+YEAR_FIRST_DATE = re.compile(r"(\d{4})[/.](\d{1,2})[/.](\d{1,2})|(\d{4})(\d{2})(\d{2})")
+MONTH_NAME = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", re.IGNORECASE)
+FOUR_DIGIT_YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)")
+DATE_HINT = "write dates as YYYY-MM-DD"
+
+Reader = Callable[[], list[dict]]
+
+
+class _RowError(Exception):
+    """A bad line of a JSONL/CSV file or manifest; the caller names the file and line."""
+
+
+@dataclass
+class _Reading:
+    """What every reader of one ``read_articles`` call shares: the policy and the bad dates seen."""
+
+    skip_bad: bool
+    warn: Callable[[str], None]
+    bad_dates: dict[Path, list[str]] = field(default_factory=dict)
+
+    def date(self, value, source: Path, where: str | None = None) -> str | None:
+        """``value`` as ``YYYY-MM-DD``, or None, noting ``where`` in ``source`` if it is no clear date."""
+        if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+            return None
+        text = str(value) if isinstance(value, (str, int, float)) and not isinstance(value, bool) else None
+        found = iso_date(text) if text is not None else None
+        if found is None:
+            shown = repr(value if text is None else text.strip())[:60]
+            self.bad_dates.setdefault(source, []).append(f"{where}: {shown}" if where else shown)
+        return found
+
+    def report_dates(self) -> None:
+        """One warning per file that had dates left empty."""
+        for source, bad in self.bad_dates.items():
+            shown = "; ".join(bad[:3]) + ("; ..." if len(bad) > 3 else "")
+            plural = "s" if len(bad) > 1 else ""
+            self.warn(f"{source}: left {len(bad)} date{plural} empty, not an unambiguous date ({shown}); {DATE_HINT}")
 
 
 def read_articles(
@@ -48,15 +124,18 @@ def read_articles(
     one row per article; ``source`` is the file it came from.
     """
     warn = warn or (lambda message: warnings.warn(message, FramingWarning, stacklevel=3))
+    inputs = [Path(p) for p in inputs]
+    reading = _Reading(skip_bad, warn)
     rows: list[dict] = []
-    for path in map(Path, inputs):
-        for item in _expand(path):
+    for path in inputs:
+        for item in _expand(path, reading):
             try:
                 rows.extend(item())
             except FramingError as err:
                 if not skip_bad:
                     raise
                 warn(f"skipped: {err}")
+    reading.report_dates()
     if not rows:
         raise FramingError(f"no articles found in {', '.join(map(str, inputs))}")
     articles = pd.DataFrame(rows, columns=list(COLUMNS))
@@ -66,39 +145,111 @@ def read_articles(
     return articles
 
 
-def _expand(path: Path) -> list[Callable[[], list[dict]]]:
-    """Readers for ``path``: one per file, so a bad file fails alone."""
+def iso_date(text: str) -> str | None:
+    """``text`` as ``YYYY-MM-DD`` if it is one unambiguous calendar day, else None.
+
+    >>> [iso_date(t) for t in ("2020-07-10T08:00:00Z", "2020/07/10", "10 July 2020", "07/10/2020")]
+    ['2020-07-10', '2020-07-10', '2020-07-10', None]
+    """
+    text = text.strip()
+    if len(text) > 64:
+        return None
+    match = ISO_DATE.fullmatch(text) or YEAR_FIRST_DATE.fullmatch(text)
+    if match:
+        year, month, day = (int(g) for g in match.groups() if g is not None)
+        try:
+            return date(year, month, day).isoformat()
+        except ValueError:
+            return None
+    if MONTH_NAME.search(text) and FOUR_DIGIT_YEAR.search(text):
+        return _named_month_date(text)
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _named_month_date(text: str) -> str | None:
+    """A date written with a month name; None unless day, month and year are all given."""
+    from dateutil import parser
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            first = parser.parse(text, default=datetime(1, 1, 1)).date()
+            second = parser.parse(text, default=datetime(2, 2, 2)).date()
+    except (ValueError, OverflowError):
+        return None
+    return first.isoformat() if first == second else None
+
+
+def _expand(path: Path, reading: _Reading) -> list[Reader]:
+    """Readers for ``path``: one per file or manifest row, so a bad one fails alone."""
     if path.is_dir():
-        readers: list[Callable[[], list[dict]]] = []
-        named: set[str] = set()
-        if (path / MANIFEST).exists():
-            entries = _read_manifest(path / MANIFEST)
-            named = {e["file"] for e in entries}
-            readers += [lambda e=e: [_read_manifest_entry(path, e)] for e in entries]
-        for file in sorted(path.iterdir()):
-            if file.name in named or file.name == MANIFEST or file.is_dir():
-                continue
-            if _has_suffix(file, TABLE_SUFFIXES + HTML_SUFFIXES + (".txt",)):
-                readers.append(lambda f=file: _read_file(f))
-        return readers
+        return _expand_folder(path, reading)
     if not path.exists():
         raise FramingError(f"{path}: no such file or folder")
-    return [lambda: _read_file(path)]
+    return [lambda: _read_file(path, reading)]
 
 
-def _read_file(path: Path) -> list[dict]:
+def _expand_folder(folder: Path, reading: _Reading) -> list[Reader]:
+    """A reader per manifest row, then per other readable file in ``folder``."""
+    readers: list[Reader] = []
+    named: set[Path] = set()
+    manifest = folder / MANIFEST
+    if manifest.exists():
+        _refuse_outside(folder, manifest)
+        entries = _read_manifest(manifest)
+        named = {_lexical(folder / (e.get("file") or "")) for e in entries}
+        readers += [lambda e=e: [_read_manifest_entry(manifest, e, reading)] for e in entries]
+    for file in sorted(folder.iterdir()):
+        if _lexical(file) in named or file.name == MANIFEST or file.is_dir():
+            continue
+        if _has_suffix(file, TABLE_SUFFIXES + HTML_SUFFIXES + (".txt",)):
+            readers.append(lambda f=file: _read_folder_file(folder, f, reading))
+    return readers
+
+
+def _read_folder_file(folder: Path, file: Path, reading: _Reading) -> list[dict]:
+    """A file found in an input folder, unless it is a symlink out of it."""
+    _refuse_outside(folder, file)
+    return _read_file(file, reading)
+
+
+def _refuse_outside(folder: Path, file: Path) -> None:
+    """Refuse ``file`` found in the input ``folder`` if it is a symlink resolving outside it."""
+    target = _resolved(file)
+    if not target.is_relative_to(folder.resolve()):
+        raise FramingError(
+            f"{file}: a symlink to {target}, outside the input folder {folder}; "
+            "copy the file into the folder to read it"
+        )
+
+
+def _resolved(path: Path) -> Path:
+    """``path`` with every symlink followed; a symlink loop is an error naming it."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError) as err:
+        raise FramingError(f"{path}: cannot follow its symlinks ({err})") from None
+
+
+def _lexical(path: Path) -> Path:
+    """``path`` with ``.`` and ``..`` removed without following symlinks, to compare names."""
+    return Path(os.path.normpath(path))
+
+
+def _read_file(path: Path, reading: _Reading) -> list[dict]:
     if _has_suffix(path, (".jsonl",)):
-        return _read_jsonl(path)
+        return _read_jsonl(path, reading)
     if _has_suffix(path, (".csv",)):
-        return _read_csv(path)
+        return _read_csv(path, reading)
     manifest = path.parent / MANIFEST
     entry = None
     if manifest.exists():
         entry = next((e for e in _read_manifest(manifest) if e["file"] == path.name), None)
     if entry is not None:
-        return [_read_manifest_entry(path.parent, entry)]
+        return [_read_manifest_entry(manifest, entry, reading)]
     if _has_suffix(path, HTML_SUFFIXES):
-        return [_read_html(path, {})]
+        return [_read_html(path, {}, reading)]
     if _has_suffix(path, (".txt",)):
         raise FramingError(
             f"{path}: no outlet; list the file in a {MANIFEST} beside it "
@@ -108,84 +259,173 @@ def _read_file(path: Path) -> list[dict]:
 
 
 def _read_manifest(path: Path) -> list[dict]:
-    text = read_text(path)
-    reader = csv.DictReader(io.StringIO(text))
+    """The rows of a manifest, each with the ``line`` it starts on; rows are checked when read."""
+    reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
     missing = [c for c in MANIFEST_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         raise FramingError(f"{path}: missing columns {missing}; expected {','.join(MANIFEST_COLUMNS)}")
-    entries = list(reader)
-    for line, entry in enumerate(entries, start=2):
-        if not (entry.get("outlet") or "").strip():
-            raise FramingError(f"{path.parent / entry['file']}: no outlet ({path.name} line {line})")
-    return entries
+    return [{**row, "line": line} for line, row in _csv_rows(path, reader)]
 
 
-def _read_manifest_entry(folder: Path, entry: dict) -> dict:
-    path = folder / entry["file"]
+def _read_manifest_entry(manifest: Path, entry: dict, reading: _Reading) -> dict:
+    """The article a manifest row names: a file inside the manifest's folder, with an outlet."""
+    folder = manifest.parent
+    name = entry.get("file") or ""
+    where = f"{manifest} line {entry['line']}"
+    path = folder / name
+    target = _resolved(path)
+    if not target.is_relative_to(folder.resolve()):
+        via = f" (it resolves to {target})" if target != _lexical(path.absolute()) else ""
+        raise FramingError(
+            f"{where}: {name!r} is outside {folder}{via}; a manifest may only name files in its own folder"
+        )
+    if not (entry.get("outlet") or "").strip():
+        raise FramingError(f"{path}: no outlet ({manifest.name} line {entry['line']})")
+    if not path.is_file():
+        raise FramingError(f"{where}: {name!r} is not a file in {folder}")
     meta = {
-        "article_id": Path(entry["file"]).name.split(".")[0],
+        "article_id": Path(name).name.split(".")[0],
         "outlet": entry["outlet"].strip(),
-        "date": entry.get("date") or None,
+        "date": reading.date(entry.get("date"), manifest, f"line {entry['line']}"),
         "title": entry.get("title") or None,
         "url": entry.get("url") or None,
     }
     if _has_suffix(path, HTML_SUFFIXES):
-        return _read_html(path, meta)
-    return {**meta, "text": read_text(path), "source": str(path)}
+        return _read_html(path, meta, reading)
+    text = read_text(path)
+    if _blank(text):
+        raise FramingError(f"{path}: no text, only invisible characters")
+    return {**meta, "text": text, "source": str(path)}
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    rows = []
-    for line_no, line in enumerate(read_text(path).splitlines(), start=1):
-        if not line.strip():
-            continue
+def _read_jsonl(path: Path, reading: _Reading) -> list[dict]:
+    lines = [(n, line) for n, line in enumerate(read_text(path).splitlines(), start=1) if line.strip()]
+    records = [(n, f"{path.stem}-{n}", lambda line=line: _json_object(line)) for n, line in lines]
+    return _read_records(path, records, reading)
+
+
+def _json_object(line: str) -> dict:
+    """One JSONL line as a dict; anything else is a :class:`_RowError`."""
+    try:
+        record = json.loads(line)
+    except ValueError as err:
+        raise _RowError(f"not valid JSON ({getattr(err, 'msg', err)})") from None
+    except RecursionError:
+        raise _RowError("not valid JSON (nested too deeply)") from None
+    if not isinstance(record, dict):
+        raise _RowError("expected a JSON object")
+    return record
+
+
+def _read_csv(path: Path, reading: _Reading) -> list[dict]:
+    reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
+    rows = enumerate(_csv_rows(path, reader), start=2)
+    records = [(line, f"{path.stem}-{n}", lambda row=row: _csv_record(row, reader)) for n, (line, row) in rows]
+    return _read_records(path, records, reading)
+
+
+def _csv_rows(path: Path, reader: csv.DictReader) -> Iterator[tuple[int, dict]]:
+    """``(line, row)`` for each row of ``reader``, the line being where the row starts."""
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_ARTICLE_BYTES))
+    try:
+        reader.fieldnames
+    except csv.Error as err:
+        raise FramingError(f"{path} line 1: not a valid CSV header ({err})") from None
+    end = reader.line_num
+    while True:
+        start = end + 1
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise FramingError(f"{path} line {line_no}: not valid JSON ({err.msg})") from None
-        if not isinstance(record, dict):
-            raise FramingError(f"{path} line {line_no}: expected a JSON object")
-        rows.append(_record(record, path, f"line {line_no}"))
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            raise FramingError(f"{path} line {reader.line_num}: not a valid CSV file ({err})") from None
+        end = reader.line_num
+        yield start, row
+
+
+def _csv_record(row: dict, reader: csv.DictReader) -> dict:
+    """``row``, unless it has more fields than the header names."""
+    if None in row:
+        fields = len(reader.fieldnames) + len(row[None])
+        raise _RowError(f"{fields} fields, but the header has {len(reader.fieldnames)}")
+    return row
+
+
+def _read_records(path: Path, records: list[tuple[int, str, Callable[[], dict]]], reading: _Reading) -> list[dict]:
+    """Articles from the ``(line, default id, parse)`` records of a JSONL/CSV file.
+
+    A bad line is an error naming it, or under ``skip_bad`` it is left out and
+    the file gets one warning; a file with no good line at all is an error.
+    """
+    rows, bad = [], []
+    for line, default_id, parse in records:
+        try:
+            rows.append(_record(parse(), path, line, default_id, reading))
+        except _RowError as err:
+            if not reading.skip_bad:
+                raise FramingError(f"{path} line {line}: {err}") from None
+            bad.append(f"line {line}: {err}")
+    shown = "; ".join(bad[:3]) + ("; ..." if len(bad) > 3 else "")
+    if bad and not rows:
+        raise FramingError(f"{path}: none of its {len(bad)} lines could be read ({shown})")
+    if bad:
+        reading.warn(f"skipped {len(bad)} of {len(records)} lines of {path}: {shown}")
     return rows
 
 
-def _read_csv(path: Path) -> list[dict]:
-    try:
-        table = pd.read_csv(io.StringIO(read_text(path)), dtype=str, keep_default_na=False)
-    except pd.errors.ParserError as err:
-        raise FramingError(f"{path}: not a valid CSV file ({str(err).strip()})") from None
-    return [_record(r, path, f"row {i}") for i, r in enumerate(table.to_dict("records"), start=2)]
-
-
-def _record(record: dict, path: Path, where: str) -> dict:
-    outlet = str(record.get("outlet") or "").strip()
+def _record(record: dict, path: Path, line: int, default_id: str, reading: _Reading) -> dict:
+    """One article from a JSONL/CSV record; ``default_id`` if it names none."""
+    outlet = (_text_field(record, "outlet") or "").strip()
     if not outlet:
-        raise FramingError(f"{path} {where}: no outlet")
-    text = record.get("text")
-    if not isinstance(text, str) or not text.strip():
-        raise FramingError(f"{path} {where}: no text")
+        raise _RowError("no outlet")
+    text = _text_field(record, "text")
+    if text is None or _blank(text):
+        raise _RowError("no text")
     return {
-        "article_id": str(record.get("id") or f"{path.stem}-{where.split()[-1]}"),
+        "article_id": _text_field(record, "id") or default_id,
         "outlet": outlet,
-        "date": record.get("date") or None,
-        "title": record.get("title") or None,
-        "url": record.get("url") or None,
+        "date": reading.date(record.get("date"), path, f"line {line}"),
+        "title": _text_field(record, "title"),
+        "url": _text_field(record, "url"),
         "text": text,
         "source": str(path),
     }
 
 
-def _read_html(path: Path, meta: dict) -> dict:
+def _text_field(record: dict, name: str) -> str | None:
+    """``record[name]`` as text: numbers become their digits, missing or empty is None."""
+    value = record.get(name)
+    if value is None or isinstance(value, str):
+        return value or None
+    if isinstance(value, bool):
+        raise _RowError(f"{name} is {str(value).lower()}; expected text")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if math.isinf(value):
+            raise _RowError(f"{name} is {value}; expected text")
+        return str(int(value)) if value.is_integer() else repr(value)
+    kind = {dict: "a JSON object", list: "a JSON array"}.get(type(value), type(value).__name__)
+    raise _RowError(f"{name} is {kind}; expected text")
+
+
+def _blank(text: str) -> bool:
+    """Whether ``text`` has nothing visible: only whitespace, non-breaking and zero-width spaces."""
+    return not text.translate(INVISIBLE).strip()
+
+
+def _read_html(path: Path, meta: dict, reading: _Reading) -> dict:
     import trafilatura
 
     html = read_bytes(path)
     if path.suffix == ".gz":
-        try:
-            html = gzip.decompress(html)
-        except (OSError, EOFError) as err:
-            raise FramingError(f"{path}: not a valid gzip file ({err})") from None
+        html = _gunzip(html, path)
+    html = _html_source(html, path)
     body = trafilatura.extract(html, include_comments=False, include_tables=False, favor_recall=True)
-    if not body:
+    if not body or _blank(body):
         raise FramingError(f"{path}: no article text found in the page")
     found = trafilatura.extract_metadata(html)
     outlet = meta.get("outlet") or (found.sitename if found else None) or _domain(found.url if found else None)
@@ -194,12 +434,35 @@ def _read_html(path: Path, meta: dict) -> dict:
     return {
         "article_id": meta.get("article_id") or path.name.split(".")[0],
         "outlet": outlet,
-        "date": meta.get("date") or (found.date if found else None),
+        "date": meta.get("date") or reading.date(found.date if found else None, path),
         "title": meta.get("title") or (found.title if found else None),
         "url": meta.get("url") or (found.url if found else None),
         "text": "\n\n".join(line for line in body.splitlines() if line.strip()),
         "source": str(path),
     }
+
+
+def _gunzip(data: bytes, path: Path) -> bytes:
+    """The decompressed page, refusing one that expands beyond the size limit."""
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            html = stream.read(MAX_ARTICLE_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as err:
+        raise FramingError(f"{path}: not a valid gzip file ({err})") from None
+    if len(html) > MAX_ARTICLE_BYTES:
+        raise FramingError(
+            f"{path}: expands to more than {MAX_ARTICLE_BYTES / 1e6:.0f} MB, too large for an article"
+        )
+    return html
+
+
+def _html_source(html: bytes, path: Path) -> bytes | str:
+    """Page bytes for trafilatura (which reads the page's own charset), or text if it is UTF-16/32."""
+    wide = _wide_encoding(html)
+    if wide:
+        return _decode_wide(html, wide, path)
+    _refuse_nul(html, path)
+    return html
 
 
 def _domain(url: str | None) -> str | None:
@@ -214,24 +477,28 @@ def read_bytes(path: Path) -> bytes:
     """The bytes of ``path``, refusing missing, empty and oversized files."""
     try:
         size = path.stat().st_size
+        if size > MAX_ARTICLE_BYTES:
+            raise FramingError(
+                f"{path}: {size / 1e6:.1f} MB is too large for an article "
+                f"(limit {MAX_ARTICLE_BYTES / 1e6:.0f} MB)"
+            )
+        data = path.read_bytes()
     except FileNotFoundError:
         raise FramingError(f"{path}: no such file") from None
-    if size > MAX_ARTICLE_BYTES:
-        raise FramingError(
-            f"{path}: {size / 1e6:.1f} MB is too large for an article "
-            f"(limit {MAX_ARTICLE_BYTES / 1e6:.0f} MB)"
-        )
-    data = path.read_bytes()
+    except OSError as err:
+        raise FramingError(f"{path}: cannot be read ({err.strerror or err})") from None
     if not data.strip():
         raise FramingError(f"{path}: file is empty")
     return data
 
 
 def read_text(path: Path) -> str:
-    """The UTF-8 text of ``path``; binary files and other encodings are refused."""
+    """The text of ``path``: UTF-8, or UTF-16/32 as its BOM or NUL pattern says; binary files are refused."""
     data = read_bytes(path)
-    if b"\x00" in data[:8192]:
-        raise FramingError(f"{path}: binary file, not text")
+    wide = _wide_encoding(data)
+    if wide:
+        return _decode_wide(data, wide, path)
+    _refuse_nul(data, path)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -239,6 +506,41 @@ def read_text(path: Path) -> str:
             f"{path}: not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start}); "
             "re-save it as UTF-8"
         ) from None
+
+
+def _wide_encoding(data: bytes) -> str | None:
+    """``utf-16``/``utf-32`` by byte-order mark, ``utf-16-le``/``-be`` by NULs in every other byte, else None."""
+    for bom, encoding in BOMS:
+        if data.startswith(bom):
+            return encoding
+    sample = data[:4096]
+    even, odd = sample[0::2], sample[1::2]
+    if len(odd) >= 2 and odd.count(0) >= len(odd) / 2 and even.count(0) <= len(even) / 100:
+        return "utf-16-le"
+    if len(odd) >= 2 and even.count(0) >= len(even) / 2 and odd.count(0) <= len(odd) / 100:
+        return "utf-16-be"
+    return None
+
+
+def _decode_wide(data: bytes, encoding: str, path: Path) -> str:
+    """UTF-16/32 ``data`` as text, refusing invalid or NUL-bearing data with a way to convert it."""
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as err:
+        raise FramingError(
+            f"{path}: looks like {encoding.upper()} text but is not valid ({err.reason} at byte {err.start}); "
+            f"re-save it as UTF-8, e.g. iconv -f {encoding.upper()} -t UTF-8"
+        ) from None
+    if "\x00" in text:
+        raise FramingError(f"{path}: binary file, not text (NUL character {text.index(chr(0))} of its {encoding.upper()} text)")
+    return text
+
+
+def _refuse_nul(data: bytes, path: Path) -> None:
+    """Refuse ``data`` with a NUL byte anywhere: text never has one, so it is binary."""
+    offset = data.find(b"\x00")
+    if offset >= 0:
+        raise FramingError(f"{path}: binary file, not text (NUL byte at offset {offset})")
 
 
 def _has_suffix(path: Path, suffixes: tuple[str, ...]) -> bool:

@@ -8,13 +8,17 @@ whatever the boilerplate detector decides.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 import unicodedata
+import warnings
+from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
-from framing.schema import ARTICLE_COLUMNS, PARAGRAPH_COLUMNS, require_columns
+from framing.schema import ARTICLE_COLUMNS, PARAGRAPH_COLUMNS, FramingError, FramingWarning, require_columns
 
 _BLANK_LINE = re.compile(r"\n[ \t\u00a0\u200b]*\n")
 _SPACE = re.compile(r"\s+")
@@ -26,12 +30,8 @@ def normalize_text(text: str) -> str:
     """NFKC-normalise, drop invisible characters and lines repeated within the
     block, and fold all white space to single spaces."""
     text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
-    lines: list[str] = []
-    for line in text.splitlines():
-        line = _SPACE.sub(" ", line).strip()
-        if line and line not in lines:
-            lines.append(line)
-    return " ".join(lines)
+    lines = (_SPACE.sub(" ", line).strip() for line in text.splitlines())
+    return " ".join(dict.fromkeys(line for line in lines if line))
 
 
 def text_hash(text: str) -> str:
@@ -56,6 +56,7 @@ def split_paragraphs(
     *,
     detector=None,
     keep_boilerplate: bool = False,
+    warn: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """One row per paragraph of each article.
 
@@ -66,46 +67,79 @@ def split_paragraphs(
         the packaged :class:`framing.text.boilerplate.BoilerplateDetector` by default.
     keep_boilerplate : keep boilerplate rows (with ``is_boilerplate`` True) for
         inspection instead of dropping them.
+    warn : called with a one-line message naming each article left with no
+        paragraphs; by default a :class:`~framing.schema.FramingWarning`.
 
     Returns
     -------
     DataFrame with columns ``article_id, outlet, date, title, paragraph_index,
     text, text_hash, is_boilerplate``. Exact repeats of an earlier paragraph of
     the same article are dropped.
+
+    Raises
+    ------
+    FramingError
+        If no article has a paragraph left.
     """
     require_columns(articles, ARTICLE_COLUMNS, step="split_paragraphs")
     if detector is None:
         from framing.text.boilerplate import BoilerplateDetector
 
         detector = BoilerplateDetector.load()
-    rows = []
+    rows, is_headline = [], []
     for art in articles.itertuples(index=False):
+        headline = normalize_text(art.title) if isinstance(art.title, str) else None
         seen: set[str] = set()
         for index, block in enumerate(split_blocks(art.text)):
             if block in seen:
                 continue
             seen.add(block)
             rows.append((art.article_id, art.outlet, art.date, art.title, index, block))
+            is_headline.append(block == headline)
     paragraphs = pd.DataFrame(rows, columns=list(PARAGRAPH_COLUMNS))
     paragraphs["text_hash"] = [text_hash(t) for t in paragraphs["text"]]
-    is_headline = paragraphs["text"] == paragraphs["title"].map(lambda t: normalize_text(t or ""))
     paragraphs["is_boilerplate"] = (
-        detector.predict(paragraphs["text"].tolist()).astype(bool)
-        if len(paragraphs)
-        else pd.Series(dtype=bool)
+        detector.predict(paragraphs["text"].tolist()).astype(bool) if len(paragraphs) else np.zeros(0, dtype=bool)
     )
-    paragraphs["is_boilerplate"] = _echoes_of_boilerplate(paragraphs) & ~is_headline
+    paragraphs["is_boilerplate"] = _echoes_of_boilerplate(paragraphs) & ~np.asarray(is_headline, dtype=bool)
     if not keep_boilerplate:
         paragraphs = paragraphs[~paragraphs["is_boilerplate"]].reset_index(drop=True)
+    _report_empty_articles(articles["article_id"], paragraphs["article_id"], warn)
     return paragraphs
 
 
-def _echoes_of_boilerplate(paragraphs: pd.DataFrame) -> pd.Series:
-    """``is_boilerplate``, extended to paragraphs that open a boilerplate paragraph."""
-    flags = paragraphs["is_boilerplate"].copy()
-    for _, part in paragraphs.groupby("article_id", sort=False):
-        furniture = part.loc[part["is_boilerplate"], "text"].tolist()
-        for index, text in part.loc[~part["is_boilerplate"], "text"].items():
-            if len(text) >= 20 and any(b != text and b.startswith(text) for b in furniture):
-                flags[index] = True
-    return flags
+def _report_empty_articles(read: pd.Series, kept: pd.Series, warn: Callable[[str], None] | None) -> None:
+    """Warn about each article with no paragraph left; raise if no article has one."""
+    if kept.empty:
+        raise FramingError(
+            f"no paragraphs left in the input after removing boilerplate ({len(read)} articles read)"
+        )
+    warn = warn or (lambda message: warnings.warn(message, FramingWarning, stacklevel=4))
+    for article_id in read[~read.isin(set(kept))]:
+        warn(f"{article_id}: no paragraphs left after removing boilerplate; skipped")
+
+
+def _echoes_of_boilerplate(paragraphs: pd.DataFrame) -> np.ndarray:
+    """``is_boilerplate``, extended to paragraphs that open a boilerplate paragraph of their article."""
+    flags = paragraphs["is_boilerplate"].to_numpy(dtype=bool)
+    articles, texts = paragraphs["article_id"].tolist(), paragraphs["text"].tolist()
+    furniture: dict[str, list[str]] = {}
+    for article, text, flag in zip(articles, texts, flags):
+        if flag:
+            furniture.setdefault(article, []).append(text)
+    for found in furniture.values():
+        found.sort()
+    echoes = flags.copy()
+    for row, (article, text, flag) in enumerate(zip(articles, texts, flags)):
+        if not flag and len(text) >= 20 and article in furniture:
+            echoes[row] = _opens_a_longer(text, furniture[article])
+    return echoes
+
+
+def _opens_a_longer(text: str, ordered: list[str]) -> bool:
+    """Whether some string of the sorted list ``ordered`` starts with ``text`` and is not ``text``.
+
+    Strings that start with ``text`` sort right after it, so only the first one above it is checked.
+    """
+    above = bisect.bisect_right(ordered, text)
+    return above < len(ordered) and ordered[above].startswith(text)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import cohen_kappa_score, f1_score
 
+from framing.files import make_folder
 from framing.frames import FrameScheme
 from framing.training.labels import LABEL_COLUMNS, label_files, load_label_files, parse_frames, read_label_file, write_label_file
 from framing.text.paragraphs import text_hash
@@ -81,7 +82,7 @@ def labelling_config(scheme: FrameScheme) -> str:
 def export_batch(picked: pd.DataFrame, out_csv: Path, scheme: FrameScheme) -> dict[str, Path]:
     """Write the CSV to fill in, the Label Studio tasks and its labelling config, beside each other."""
     table = picked.reindex(columns=list(EXPORT_COLUMNS)).assign(boilerplate="", frames="")
-    out_csv.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(out_csv.parent, output=out_csv)
     table.to_csv(out_csv, index=False)
     tasks = [
         {"data": {k: (int(v) if k == "paragraph_index" else v) for k, v in row.items() if k in (*LABEL_KEY, "outlet", "title", "text")}}
@@ -174,7 +175,7 @@ def import_labels(filled: Path, target: Path, *, scheme: FrameScheme | None = No
         keys = set(zip(new.article_id, new.paragraph_index))
         old = old[[k not in keys for k in zip(old.article_id, old.paragraph_index)]]
         new = pd.concat([old, new], ignore_index=True)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(target.parent, output=target)
     write_label_file(new, target)
     return len(new)
 

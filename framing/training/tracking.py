@@ -7,6 +7,7 @@ The only module that imports mlflow, apart from the pyfunc shim that mlflow itse
 from __future__ import annotations
 
 import ast
+import functools
 import logging
 import os
 import shutil
@@ -20,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from framing import config
-from framing.files import replace_folder, staging_folder
+from framing.files import DAMAGED, replace_folder, staging_folder
 from framing.model.embed import model_packages
 from framing.model.features import CONTEXT_COLUMNS
 from framing.model.pipeline import FramingPipeline, read_meta
@@ -29,7 +30,6 @@ from framing.schema import FramingError
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 PYFUNC_FILE = PACKAGE_DIR / "model" / "pyfunc.py"
 HEAD = Path("artifacts") / "head"
-DAMAGED = "the model folder is damaged; save it again from training or promote another run"
 
 
 def _quiet() -> None:
@@ -327,6 +327,7 @@ def check_model_folder(path: Path) -> None:
         raise FramingError(f"{mlmodel}: declares no python_function flavour, so it is not a framing model; {DAMAGED}")
 
 
+@functools.lru_cache(maxsize=8)
 def _local_folder(uri: str, tracking_uri: str | None) -> Path:
     """A model folder for ``uri``: the folder itself, or a ``models:/``/``runs:/`` model fetched from the store."""
     if uri.startswith(("models:/", "runs:/")):
@@ -359,11 +360,25 @@ def load_model(uri: str | Path, *, cache_dir: Path | None = None, tracking_uri: 
         raise FramingError(f"cannot load model {uri}: {str(err).splitlines()[0]}") from None
 
 
-def describe_model(uri: str | Path, pipeline: FramingPipeline) -> str:
-    """One line saying which model was loaded: its folder or URI, the run that trained it, its test macro-F1."""
-    uri = str(uri)
-    where = uri if uri.startswith(("models:/", "runs:/")) else str(Path(uri).resolve())
-    run_id = pipeline.meta.get("run_id")
-    f1 = pipeline.meta.get("metrics", {}).get("test_macro_f1")
-    return f"model: {where} ({f'run {run_id}' if run_id else 'no mlflow run'}{f', test macro-F1 {f1:.3f}' if f1 else ''})"
+def describe_model(uri: str | Path, *, tracking_uri: str | None = None) -> str:
+    """One line saying which model was loaded: its folder or registry version, the run that trained it, and when.
 
+    Loading a model folder into mlflow runs its code, so the CLI shows this for the user to check.
+    """
+    import yaml
+
+    uri = str(uri)
+    folder = _local_folder(uri, tracking_uri)
+    run_id = read_meta(folder / HEAD).get("run_id")
+    created = str(yaml.safe_load((folder / "MLmodel").read_text()).get("utc_time_created") or "")[:10]
+    if uri.startswith("models:/"):
+        from mlflow import MlflowClient
+        from mlflow.store.artifact.utils.models import get_model_name_and_version
+
+        client = MlflowClient()
+        name, version = get_model_name_and_version(client, uri)
+        run_id = client.get_model_version(name, version).run_id or run_id
+        where = f"{uri} = {name} version {version}"
+    else:
+        where = uri if uri.startswith("runs:/") else str(Path(uri).resolve())
+    return f"model: {where} ({f'run {run_id}' if run_id else 'no mlflow run'}{f', trained {created}' if created else ''})"
