@@ -240,12 +240,14 @@ def experiment_cli(
 @app.command("promote")
 def promote_cli(
     run: str = typer.Argument(..., help="Run id of a training run (its folder in models/candidates/, or its model in the store), or a model folder.", show_default=False),
+    output: Path = typer.Option(config.MODEL_DIR, "--output", "-o", help="The shipped model folder to replace."),
+    candidates: Path = CandidatesOpt,
     tracking_uri: str = TrackingOpt,
 ):
     """Make a trained candidate the shipped model (models/framing) and framing@champion."""
     from framing.training.experiment import promote
 
-    output = promote(run, tracking_uri=tracking_uri)
+    output = promote(run, output, candidates_dir=candidates, tracking_uri=tracking_uri)
     console.print(f"shipped {run} to {output}")
 
 
