@@ -30,6 +30,7 @@ import pandas as pd
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 from sklearn.model_selection import GroupKFold
 
+from framing import config
 from framing.files import atomic_path
 from framing.frames import FrameScheme
 from framing.schema import FramingError
@@ -84,7 +85,7 @@ class LabelledData:
     all: pd.DataFrame = field(repr=False)
 
     @classmethod
-    def load(cls, scheme: FrameScheme, *, labels=(), corpus=None, frames=()) -> "LabelledData":
+    def load(cls, scheme: FrameScheme, *, labels=(), corpus: Path | None = config.CORPUS_PATH, frames=()) -> "LabelledData":
         """Read the label files (default: every file in ``data/labels/``) with their text; ``frames`` selects a subset."""
         data = labelled_paragraphs(scheme, labels=labels or None, corpus=corpus)
         names = scheme.check(frames, where="frames") if frames else scheme.names
