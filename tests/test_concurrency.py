@@ -58,7 +58,10 @@ def test_two_processes_saving_one_model_folder_both_succeed_and_leave_one_comple
     assert [r.returncode for r in results] == [0, 0], [r.stderr[-2000:] for r in results]
     writer = json.loads((output / "artifacts" / "head" / "head.json").read_text())["writer"]
     saved = output / "artifacts" / "head"
-    assert {p.name: p.read_bytes() for p in saved.iterdir()} == {p.name: p.read_bytes() for p in heads[writer].iterdir()}
+    def contents(head):
+        return {p.name: json.loads(p.read_text()) if p.suffix == ".json" else p.read_bytes() for p in head.iterdir()}
+
+    assert contents(saved) == contents(heads[writer])
     out = load_model(output).predict(pd.DataFrame({"text": ["Pompeo said the US may ban Chinese apps."]}))
     assert list(out.columns) == [*json.loads((saved / "head.json").read_text())["frames"], "frames"]
     assert [p.name for p in output.parent.iterdir()] == ["model"]

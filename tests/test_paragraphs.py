@@ -105,7 +105,7 @@ def test_score_of_input_with_no_paragraphs_is_one_error_line_before_loading_a_mo
     from conftest import run_cli
 
     path = tmp_path / "blank.jsonl"
-    path.write_text(json.dumps({"id": "z", "outlet": "O", "text": "\u200b\u00a0\u200b"}) + "\n")
-    result = run_cli("score", path, "--skip-bad")
+    path.write_text(json.dumps({"id": "z", "outlet": "O", "text": "Share this article on Facebook\n\nSign up for our newsletter"}) + "\n")
+    result = run_cli("score", path, "--skip-bad", "--model", tmp_path / "no-model")
     assert result.returncode == 1
-    assert result.stderr == "error: no paragraphs left in the input after removing boilerplate (1 articles read)\n"
+    assert result.stderr == "error: no paragraphs left in the input after removing boilerplate (1 article read)\n"

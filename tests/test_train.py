@@ -124,8 +124,8 @@ def test_model_folder_carries_only_the_serving_code_and_no_machine_paths(trained
     result, _ = trained_seed_model
     code = result.candidate / "code" / "framing"
     carried = sorted(str(p.relative_to(code)) for p in code.rglob("*.py"))
-    assert carried == ["__init__.py", "config.py", "model/__init__.py", "model/classifier.py", "model/embed.py",
-                       "model/features.py", "model/pipeline.py", "model/pyfunc.py", "model/tune.py", "schema.py"]
+    assert carried == ["__init__.py", "config.py", "files.py", "model/__init__.py", "model/classifier.py", "model/embed.py",
+                       "model/features.py", "model/pipeline.py", "model/pyfunc.py", "model/tune.py", "progress.py", "schema.py"]
     mlmodel = (result.candidate / "MLmodel").read_text()
     assert str(config.PROJ_ROOT) not in mlmodel and "/tmp" not in mlmodel
 
@@ -178,3 +178,12 @@ def test_shipped_model_loads_from_a_fresh_clone():
     model = load_model(config.MODEL_DIR)
     out = model.predict(pd.DataFrame({"text": ["Officials banned the app from government phones over security fears."]}))
     assert "security_risk" in out["frames"][0]
+
+
+def test_shipped_model_carries_the_current_serving_code():
+    """mlflow loads the model folder's own copy of the code; it must be the package's, not a stale one."""
+    from framing.training.tracking import PACKAGE_DIR, serving_modules
+
+    code = config.MODEL_DIR / "code" / "framing"
+    carried = {p.relative_to(code): p.read_bytes() for p in code.rglob("*.py")}
+    assert carried == {m.relative_to(PACKAGE_DIR): m.read_bytes() for m in serving_modules()}

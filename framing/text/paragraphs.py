@@ -112,7 +112,7 @@ def _report_empty_articles(read: pd.Series, kept: pd.Series, warn: Callable[[str
     """Warn about each article with no paragraph left; raise if no article has one."""
     if kept.empty:
         raise FramingError(
-            f"no paragraphs left in the input after removing boilerplate ({len(read)} articles read)"
+            f"no paragraphs left in the input after removing boilerplate ({len(read)} article{'' if len(read) == 1 else 's'} read)"
         )
     warn = warn or (lambda message: warnings.warn(message, FramingWarning, stacklevel=4))
     for article_id in read[~read.isin(set(kept))]:

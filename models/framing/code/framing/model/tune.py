@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from framing.files import model_file, read_model_json
 from framing.schema import FramingError
 
 ADAPTER_ARRAYS = "adapter.npz"
@@ -86,10 +87,12 @@ class LoraAdapter:
         """The adapter saved in ``directory``, or None for a model with a frozen body."""
         if not (directory / ADAPTER_META).exists():
             return None
-        meta = json.loads((directory / ADAPTER_META).read_text())
-        with np.load(directory / ADAPTER_ARRAYS, allow_pickle=False) as arrays:
-            weights = {n: (arrays[f"{i}.A"], arrays[f"{i}.B"]) for i, n in enumerate(meta["modules"])}
-        return cls(rank=meta["rank"], alpha=meta["alpha"], weights=weights)
+        meta = read_model_json(directory / ADAPTER_META)
+        with model_file(directory / ADAPTER_META):
+            modules, rank, alpha = list(meta["modules"]), meta["rank"], meta["alpha"]
+        with model_file(directory / ADAPTER_ARRAYS), np.load(directory / ADAPTER_ARRAYS, allow_pickle=False) as arrays:
+            weights = {n: (arrays[f"{i}.A"], arrays[f"{i}.B"]) for i, n in enumerate(modules)}
+        return cls(rank=rank, alpha=alpha, weights=weights)
 
 
 def _transformer(body):
@@ -191,8 +194,8 @@ def _steps(show: bool, total: int, description: str):
     if not show:
         yield lambda: None
         return
-    from rich.progress import Progress
+    from framing.progress import bar as progress_bar
 
-    with Progress(transient=True) as bar:
+    with progress_bar() as bar:
         task = bar.add_task(description, total=total)
         yield lambda: bar.advance(task)
