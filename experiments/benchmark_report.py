@@ -3,7 +3,8 @@
 Synthesises a scored table (default 20,000 articles x 24 paragraphs = 480,000
 paragraphs; random outlets, dates over a year and probabilities, seeded; no
 corpus text), runs each function of :mod:`framing.analysis.statistics` with its
-default resamples, and prints the seconds each took, the total and the peak
+default resamples and the story grouping (on random stand-in embeddings: the
+embedder's own time is not part of a report from a scored table's statistics), and prints the seconds each took, the total and the peak
 memory of the process (``resource.getrusage``). The requirement (issue 17) is
 under 2 minutes on 2 cores and under 4 GB.
 
@@ -21,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from framing.analysis import statistics as st
+from framing.analysis import stories
 
 FRAMES = ["security_risk", "political_power_play", "user_privacy", "competition"]
 
@@ -58,6 +60,13 @@ def synthetic_scored(n_articles: int, per_article: int, *, n_outlets: int = 20, 
     return table
 
 
+def random_vectors(n: int, dim: int = 384, seed: int = 0) -> np.ndarray:
+    """Stand-in embeddings (no model: the grouping, not the embedder, is timed): clusters of about five articles."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(max(n // 5, 1), dim))
+    return (centres[rng.integers(0, len(centres), n)] + rng.normal(scale=0.5, size=(n, dim))).astype(np.float32)
+
+
 def peak_gb() -> float:
     """Peak resident memory of this process so far, in GB (ru_maxrss is in kB on Linux)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
@@ -82,7 +91,11 @@ def main(argv=None) -> int:
         "log_odds": lambda: st.log_odds(scored, FRAMES),
         "jsd_matrix": lambda: st.jsd_matrix(scored, FRAMES),
         "shares_over_time": lambda: st.shares_over_time(scored, FRAMES),
+        "story texts": lambda: texts.append(stories.article_texts_for_stories(scored)) or texts[0],
+        "find_stories": lambda: ids.append(stories.find_stories(texts[0], random_vectors(len(texts[0])))) or ids[0],
+        "story_view": lambda: stories.story_view(scored, FRAMES, ids[0]),
     }
+    texts, ids = [], []
     total = 0.0
     for name, step in steps.items():
         t0 = time.perf_counter()
