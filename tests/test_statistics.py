@@ -188,10 +188,15 @@ def test_a_single_group_is_not_testable_and_says_why():
     assert st.jsd_matrix(scored, FRAMES).empty
 
 
-def test_a_group_with_one_article_is_thin():
-    scored = table({("A", "a0"): ["x"]} | {("B", f"b{i}"): ["y"] for i in range(st.MIN_ARTICLES)})
-    thin = st.group_shares(scored, FRAMES, n_boot=50).groupby("group")["thin"].first()
-    assert thin.to_dict() == {"A": True, "B": False}
+def test_a_group_with_one_article_is_thin_and_gets_no_interval():
+    scored = table({("A", "a0"): ["x"]} | {("B", f"b{i}"): ["y", "x" if i % 2 else ""] for i in range(st.MIN_ARTICLES)})
+    shares = st.group_shares(scored, FRAMES, n_boot=50)
+    assert shares.groupby("group")["thin"].first().to_dict() == {"A": True, "B": False}
+    one = shares.query("group == 'A'")
+    assert one[["share_low", "share_high", "expected_low", "expected_high"]].isna().all().all()
+    assert one["share"].tolist() == [1.0, 0.0, 0.0]
+    assert shares.query("group == 'B'")[["share_low", "share_high"]].notna().all().all()
+    assert st.jsd_matrix(scored, FRAMES, n_boot=50)[["jsd_low", "jsd_high"]].isna().all().all()
     assert st.article_frames(scored, FRAMES, n_boot=50).groupby("group")["thin"].first().to_dict() == {"A": True, "B": False}
 
 
@@ -218,7 +223,8 @@ def test_one_article_per_outlet_as_in_the_seeds_supports_no_test(hand_labelled_s
     assert tests["reason"].tolist() == [sentence] * 5
     assert not tests["testable"].any()
     assert tests[["p_chi2", "p_permutation", "p_holm"]].isna().all().all()
-    assert (st.group_shares(hand_labelled_seeds, names, n_boot=50)["thin"]).all()
+    shares = st.group_shares(hand_labelled_seeds, names, n_boot=50)
+    assert shares["thin"].all() and shares["share_low"].isna().all()
 
 
 def test_too_few_articles_for_any_p_value_below_five_percent_is_said_in_words():

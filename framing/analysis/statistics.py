@@ -138,10 +138,12 @@ def bootstrap_ratio(num: np.ndarray, den: np.ndarray, *, n_boot: int, rng: np.ra
     """(n_boot, n_columns) resampled ``sum(num) / sum(den)``, articles drawn with replacement.
 
     ``num`` is (n_articles, n_columns), ``den`` (n_articles,). A resample whose
-    denominator is zero gives NaN.
+    denominator is zero gives NaN, and so does every resample of fewer than two
+    articles: one article says nothing about how much articles vary, and an
+    interval of zero width around it would claim certainty.
     """
     n = len(den)
-    if n == 0:
+    if n < 2:
         return np.full((n_boot, num.shape[1]), np.nan)
     parts = []
     for weights in _weight_chunks(rng, n, n_boot):
@@ -179,7 +181,8 @@ def group_shares(scored: pd.DataFrame, frames: list[str], *, by: str = "outlet",
     share_high``, ``expected`` (sum of the frame's probabilities: a paragraph at
     0.6 counts 0.6), ``expected_share, expected_low, expected_high`` and ``thin``
     (fewer than :data:`MIN_ARTICLES` articles). Intervals are 95% percentile
-    bootstrap intervals resampling whole articles within the group.
+    bootstrap intervals resampling whole articles within the group; NaN for a
+    group of one article.
     """
     counts = article_counts(scored, frames, by=by)
     rng = np.random.default_rng(seed)
@@ -580,8 +583,9 @@ def jsd_matrix(scored: pd.DataFrame, frames: list[str], *, by: str = "outlet", n
 
     A group's distribution is its frame counts (hard labels) normalised. The
     interval resamples articles within each group independently (95%
-    percentile); a resampled JSD is biased upwards, so two groups drawn from
-    the same distribution still get an interval above zero.
+    percentile; NaN when either group has one article); a resampled JSD is
+    biased upwards, so two groups drawn from the same distribution still get an
+    interval above zero.
 
     Returns
     -------
