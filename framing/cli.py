@@ -38,7 +38,7 @@ TrackingOpt = typer.Option(None, "--tracking-uri", help="mlflow store; default $
 
 
 def _warn(message: str) -> None:
-    console.print(f"[yellow]warning:[/] {message}", highlight=False)
+    console.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
 
 
 def _paragraphs(inputs: list[Path], skip_bad: bool):
@@ -95,6 +95,10 @@ def score_cli(
     console.print(f"scored {len(scored)} paragraphs of {scored['article_id'].nunique()} articles -> {output}")
 
 
+STORY_ARTICLES = 2000
+"""Above this many articles ``report`` builds the story view only when asked (embedding them all takes minutes)."""
+
+
 @app.command("report")
 def report_cli(
     inputs: list[Path] = typer.Argument(
@@ -115,7 +119,10 @@ def report_cli(
     until: str = typer.Option(None, "--until", show_default=False, help="Only articles dated on or before this date (YYYY-MM-DD)."),
     min_articles: int = typer.Option(0, "--min-articles", min=0, help="Leave out groups with fewer articles."),
     formats: list[str] = typer.Option(["html"], "--format", help="html and/or md (repeat or comma list); report.json and CSVs are always written."),
-    stories: bool = typer.Option(True, "--stories/--no-stories", help="Group articles into stories (embeds each article's lead)."),
+    stories: bool = typer.Option(
+        None, "--stories/--no-stories", show_default=False,
+        help=f"Group articles into stories (embeds each article's lead); by default only up to {STORY_ARTICLES:,} articles.",
+    ),
     log_to_mlflow: bool = typer.Option(False, "--log-to-mlflow", help="Log the report folder as artifacts of a run in mlflow experiment 'reports'."),
     model: str = ModelOpt,
     title: str = typer.Option(None, help="Heading of the report; default 'Outlet framing report' or 'Framing report by BY'.", show_default=False),
@@ -144,8 +151,11 @@ def report_cli(
     else:
         scored, pipeline, described = _score_selected(inputs, model, skip_bad, tracking_uri, window)
         frames = pipeline.frames
+    articles = scored["article_id"].nunique()
+    if stories is None and articles > STORY_ARTICLES:
+        _warn(f"story view left out: embedding {articles:,} articles takes minutes; pass --stories to build it")
     embedder = None
-    if stories:
+    if stories or (stories is None and articles <= STORY_ARTICLES):
         from framing.model.embed import Embedder
 
         embedder = pipeline.embedder if pipeline is not None else Embedder(cache_dir=config.cache_dir())

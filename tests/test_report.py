@@ -363,3 +363,14 @@ def test_report_command_groups_a_scored_table_into_stories_with_minilm(tmp_path)
     stories = pd.read_csv(tmp_path / "report" / "stories.csv")
     assert set(stories["outlet"]) == {"Alpha", "Beta"} and stories["story"].nunique() == 1
     assert "Story view: the outlets side by side" in (tmp_path / "report" / "report.html").read_text()
+
+
+def test_report_command_leaves_the_story_view_out_of_a_large_table_unless_asked(tmp_path):
+    from framing.cli import STORY_ARTICLES
+
+    scored = synthetic_scored(("Alpha", "Beta"), articles=STORY_ARTICLES // 2 + 1, paragraphs=1)
+    path = write_table(scored, tmp_path / "scored.parquet")
+    result = run_cli("report", path, "-o", tmp_path / "report")
+    assert result.returncode == 0, result.stderr
+    assert f"warning: story view left out: embedding {2 * (STORY_ARTICLES // 2 + 1):,} articles takes minutes; pass --stories to build it" in result.stderr
+    assert not (tmp_path / "report" / "stories.csv").exists()

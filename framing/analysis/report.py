@@ -546,7 +546,9 @@ GUARD = """<script>
 (function () {
   var root = document.documentElement;
   root.dataset.jsErrors = "0"; root.dataset.alerts = "0";
-  window.onerror = function () { root.dataset.jsErrors = String(Number(root.dataset.jsErrors) + 1); };
+  function count() { root.dataset.jsErrors = String(Number(root.dataset.jsErrors) + 1); }
+  window.onerror = count;
+  window.addEventListener("unhandledrejection", count);
   window.alert = function () { root.dataset.alerts = String(Number(root.dataset.alerts) + 1); };
 })();
 </script>"""
@@ -678,7 +680,8 @@ def time_chart(report: Report) -> str:
             ), row=fi + 1, col=1)
             fig.update_yaxes(tickformat=".0%", row=fi + 1, col=1)
     fig.update_layout(height=220 * len(frames) + 80, margin={"t": 40}, legend={"orientation": "h", "y": -0.08})
-    fig.update_xaxes(type="category")
+    periods = sorted(report.over_time["period"].astype(str).unique())
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=periods)
     return _chart("chart-time", fig)
 
 
