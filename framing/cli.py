@@ -38,7 +38,7 @@ TrackingOpt = typer.Option(None, "--tracking-uri", help="mlflow store; default $
 
 
 def _warn(message: str) -> None:
-    console.print(f"[yellow]warning:[/] {message}", highlight=False)
+    console.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
 
 
 def _paragraphs(inputs: list[Path], skip_bad: bool):
@@ -95,31 +95,127 @@ def score_cli(
     console.print(f"scored {len(scored)} paragraphs of {scored['article_id'].nunique()} articles -> {output}")
 
 
+STORY_ARTICLES = 2000
+"""Above this many articles ``report`` builds the story view only when asked (embedding them all takes minutes).
+
+Stories are always grouped with the default MiniLM embedder, on which the story threshold was measured, not
+with the frame model's: the shipped model's fine-tuned mpnet puts the five seed articles (one event) only
+0.35-0.97 apart (SBS News below 0.75 to all but one), where MiniLM puts them 0.82-0.92 apart."""
+
+
 @app.command("report")
 def report_cli(
-    inputs: list[Path] = Inputs,
+    inputs: list[Path] = typer.Argument(
+        ..., show_default=False,
+        help="Article files or folders (.txt with manifest.csv, .jsonl, .csv, .html), or scored tables (`framing score` output: "
+        ".jsonl, .csv, .parquet), which are re-cut without a model.",
+    ),
     output: Path = typer.Option(
         config.REPORTS_DIR / "seeds", "--output", "-o",
-        help="Folder for report.html, outlet_frames.csv and paragraphs.csv: a new folder (its parent must exist), an empty one, or an "
-        "earlier report's, whose files are replaced. Refused: a file, the filesystem root, the current folder, a folder holding "
-        "anything else.",
+        help="Folder for report.html, report.json, the tables' CSVs and review.csv: a new folder (its parent must exist), an empty "
+        "one, or an earlier report's, whose files are replaced. Refused: a file, the filesystem root, the current folder, a folder "
+        "holding anything else.",
     ),
+    by: str = typer.Option("outlet", "--by", help="Column to compare: outlet, month, week, any column of the input or of --groups."),
+    groups: Path = typer.Option(None, "--groups", show_default=False, help="CSV of outlet attributes (outlet,lean,...), joined so --by lean works."),
+    outlets: list[str] = typer.Option(None, "--outlet", show_default=False, help="Only this outlet (repeat for several)."),
+    since: str = typer.Option(None, "--since", show_default=False, help="Only articles dated on or after this date (YYYY-MM-DD)."),
+    until: str = typer.Option(None, "--until", show_default=False, help="Only articles dated on or before this date (YYYY-MM-DD)."),
+    min_articles: int = typer.Option(0, "--min-articles", min=0, help="Leave out groups with fewer articles."),
+    formats: list[str] = typer.Option(["html"], "--format", help="html and/or md (repeat or comma list); report.json and CSVs are always written."),
+    stories: bool = typer.Option(
+        None, "--stories/--no-stories", show_default=False,
+        help=f"Group articles into stories (embeds each article's lead); by default only up to {STORY_ARTICLES:,} articles.",
+    ),
+    log_to_mlflow: bool = typer.Option(False, "--log-to-mlflow", help="Log the report folder as artifacts of a run in mlflow experiment 'reports'."),
     model: str = ModelOpt,
-    title: str = typer.Option("Outlet framing report", help="Heading of the report."),
+    title: str = typer.Option(None, help="Heading of the report; default 'Outlet framing report' or 'Framing report by BY'.", show_default=False),
     skip_bad: bool = SkipBad,
     tracking_uri: str = TrackingOpt,
 ):
-    """Write an outlet framing report for INPUTS: charts, tests of difference, the paragraphs behind each frame."""
-    from framing.analysis.report import check_report_folder, write_report
+    """Write a framing report for INPUTS: shares with intervals, tests, over- and under-used frames, stories, evidence.
+
+    Every option is checked before any work; filters apply before the statistics.
+    """
+    from framing.analysis import report as rp
 
     if output.expanduser().resolve().parent == config.REPORTS_DIR:
         config.REPORTS_DIR.mkdir(exist_ok=True)  # the project's own reports/ folder is made on first use, like mlruns/
-    check_report_folder(output)
-    scored = _score(inputs, model, skip_bad, tracking_uri)
+    rp.check_report_folder(output)
+    formats = rp.check_formats(formats)
+    window = {"outlets": outlets or (), "since": rp.parse_date(since, "--since"), "until": rp.parse_date(until, "--until")}
+    attributes = rp.read_groups(groups) if groups is not None else None
+    scored_input = _scored_inputs(inputs)
+    columns = _input_columns(inputs) if scored_input else ("article_id", "outlet", "date", "title", "url", "source")
+    rp.check_by(by, [*columns, *(attributes.columns if attributes is not None else ())])
+    if scored_input:
+        scored, frames = rp.read_scored(inputs)
+        scored, pipeline, described = rp.select(scored, **window), None, None
+        console.print(f"scored table: {len(scored)} paragraphs; no model loaded")
+    else:
+        scored, pipeline, described = _score_selected(inputs, model, skip_bad, tracking_uri, window)
+        frames = pipeline.frames
+    articles = scored["article_id"].nunique()
+    if stories is None and articles > STORY_ARTICLES:
+        _warn(f"story view left out: embedding {articles:,} articles takes minutes; pass --stories to build it")
+    embedder = None
+    if stories or (stories is None and articles <= STORY_ARTICLES):
+        from framing.model.embed import Embedder
+
+        embedder = Embedder(cache_dir=config.cache_dir())  # see STORY_ARTICLES: MiniLM, whatever the frame model
     with console.status("computing statistics"):
-        path = write_report(scored, output, title=title)
-    console.print(f"report on {scored['article_id'].nunique()} articles, {len(scored)} paragraphs:")
-    print(path.resolve())
+        report = rp.build_report(
+            scored, frames, by=by, groups=attributes, model_meta=pipeline.meta if pipeline is not None else None,
+            embedder=embedder, min_articles=min_articles, model=described, warn=_warn,
+            title=title or ("Outlet framing report" if by == "outlet" else f"Framing report by {by}"),
+        )
+        folder = rp.write_report(report, output, formats)
+    if log_to_mlflow:
+        from framing.training.tracking import log_report
+
+        run_id = log_report(folder, tracking_uri=tracking_uri, params={"by": by, "articles": report.overview["articles"]})
+        console.print(f"logged to mlflow experiment 'reports', run {run_id}")
+    console.print(f"report on {report.overview['articles']} articles, {report.overview['paragraphs']} paragraphs:")
+    print((folder / ("report.html" if "html" in formats else "report.md")).resolve())
+
+
+def _scored_inputs(inputs: list[Path]) -> bool:
+    """Are the inputs scored tables (all of them), rather than articles; a mix is refused."""
+    from framing.analysis.report import is_scored_table
+
+    scored = [is_scored_table(p) for p in inputs]
+    if any(scored) and not all(scored):
+        raise FramingError(f"{inputs[scored.index(False)]}: not a scored table, while {inputs[scored.index(True)]} is; give articles or scored tables, not both")
+    return all(scored)
+
+
+def _input_columns(inputs: list[Path]) -> list[str]:
+    """The columns of scored tables a report can group by: not the text, the frames nor their probabilities."""
+    import pandas as pd
+
+    from framing.analysis.report import table_columns
+    from framing.schema import frame_columns
+
+    columns = {c for p in inputs for c in table_columns(p) or ()}
+    never = {"text", "paragraph_index", "frames", "text_hash", "is_boilerplate", *frame_columns(pd.DataFrame(columns=sorted(columns)))}
+    return sorted(columns - never)
+
+
+def _score_selected(inputs: list[Path], model: str, skip_bad: bool, tracking_uri: str | None, window: dict):
+    """The selected articles' paragraphs scored, with their title and URL; the pipeline; which model it was."""
+    from framing.analysis.report import select
+    from framing.analysis.score import score_paragraphs
+    from framing.text.ingest import read_articles
+    from framing.text.paragraphs import split_paragraphs
+    from framing.training.tracking import describe_model
+
+    articles = select(read_articles(inputs, skip_bad=skip_bad, warn=_warn), **window)
+    paragraphs = split_paragraphs(articles, warn=_warn)
+    pipeline = _load(model, tracking_uri)
+    scored = score_paragraphs(paragraphs, pipeline, progress=True)
+    urls = articles.drop_duplicates("article_id").set_index("article_id")["url"]
+    scored = scored.assign(title=paragraphs["title"].to_numpy(), url=scored["article_id"].map(urls).to_numpy())
+    return scored, pipeline, describe_model(model, tracking_uri=tracking_uri)
 
 
 ShipOpt = typer.Option(False, "--ship", help="Also make the winner the shipped model (models/framing) and framing@champion.")

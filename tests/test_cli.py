@@ -41,14 +41,28 @@ def test_score_writes_one_row_per_kept_paragraph(tmp_path, suffix):
 
 def test_report_writes_html_and_tables(seed_report):
     out, result = seed_report
-    assert sorted(p.name for p in out.iterdir()) == ["outlet_frames.csv", "paragraphs.csv", "report.html"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "article_shares.csv", "evidence.csv", "jsd.csv", "leading_frames.csv", "log_odds.csv", "model_error.csv",
+        "paragraphs.csv", "report.html", "report.json", "review.csv", "shares.csv", "stories.csv", "tests.csv",
+    ]
     assert result.stdout.strip() == str((out / "report.html").resolve())
-    table = pd.read_csv(out / "outlet_frames.csv")
-    assert list(table.columns[:3]) == ["outlet", "articles", "paragraphs"]
-    assert set(table.outlet) == {"Nikkei Asian Review", "The Telegraph", "The Hill", "BBC News", "SBS News"}
-    assert (table.articles == 1).all()
-    for frame in FRAMES:
-        assert (table[f"{frame}_share"] == (table[f"{frame}_count"] / table.paragraphs).round(4)).all()
+    shares = pd.read_csv(out / "shares.csv")
+    assert set(shares.group) == {"Nikkei Asian Review", "The Telegraph", "The Hill", "BBC News", "SBS News"}
+    assert (shares.articles == 1).all() and shares.thin.all()
+    assert ((shares.share - shares["count"] / shares.paragraphs).abs() < 1e-4).all()
+    assert set(pd.read_csv(out / "model_error.csv").frame) == set(FRAMES)
+
+
+def test_seed_report_leads_with_the_story_view_and_says_one_article_per_outlet_proves_nothing(seed_report):
+    """The README's quick-start: the seeds are one story told by five outlets, and no claim about the outlets follows."""
+    out, _ = seed_report
+    stories = pd.read_csv(out / "stories.csv")
+    assert stories.story.nunique() == 1 and stories.outlet.nunique() == 5
+    page = (out / "report.html").read_text()
+    sentence = "one article per outlet supports no claim about the outlets in general"
+    assert sentence in page and sentence in " ".join(json.loads((out / "report.json").read_text())["cannot_conclude"])
+    assert page.index("Story view: the outlets side by side") < page.index('id="chart-shares"')
+    assert page.count("<div class='card'><h4>") == 5
 
 
 def test_report_html_is_self_contained(seed_report):
@@ -69,20 +83,20 @@ def test_report_html_is_self_contained(seed_report):
 
 
 def test_report_renders_in_a_real_browser(seed_report, tmp_path):
+    """Headless chromium draws every chart of the seed report (its SVG marks, not the inlined library's text), with no script error."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("chromium is not installed (.ci/run installs it)")
-    import subprocess
+    from test_report import browse, chart_parts
 
     out, _ = seed_report
-    dom = subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
-         "--virtual-time-budget=5000", "--dump-dom", (out / "report.html").as_uri()],
-        capture_output=True, text=True, timeout=120,
-    ).stdout
-    assert 'class="main-svg"' in dom  # plotly drew the chart offline
-    assert dom.count('class="point"') >= 5 or "bars" in dom
+    dom, shot = browse(out / "report.html", tmp_path)
+    assert 'data-js-errors="0"' in dom
+    charts = chart_parts(dom)
+    assert set(charts) == {"chart-shares", "chart-logodds", "chart-jsd"}  # one day of articles: no time chart
+    assert charts["chart-shares"].count('<g class="point"') >= 5 * 3  # every outlet has bars for its frames
+    assert "<image" in charts["chart-logodds"] and "<image" in charts["chart-jsd"]
+    assert shot.exists()
 
 
 @pytest.mark.parametrize(

@@ -117,6 +117,20 @@ def log_metrics(metrics: dict[str, float]) -> None:
     mlflow.log_metrics(metrics)
 
 
+REPORTS_EXPERIMENT = "reports"
+
+
+def log_report(folder: Path, *, tracking_uri: str | None = None, params: dict | None = None) -> str:
+    """Log a report folder's files as the artifacts of a new run in experiment ``reports``; returns the run id."""
+    import mlflow
+
+    with run(Path(folder).name, tracking_uri=tracking_uri, experiment=REPORTS_EXPERIMENT) as active:
+        if params:
+            mlflow.log_params(params)
+        mlflow.log_artifacts(str(folder), artifact_path="report")
+        return active.info.run_id
+
+
 def log_labels(data: pd.DataFrame) -> str:
     """Log the labelled paragraphs' keys, split and frames (never their text) as the dataset ``framing-labels``; returns its digest."""
     import mlflow
