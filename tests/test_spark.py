@@ -115,3 +115,11 @@ def test_cli_spark_engine_writes_the_local_engines_rows(context_model):
     expected, got = (pd.read_json(io.StringIO(r.stdout), lines=True, dtype=False) for r in (local, on_spark))
     assert len(expected) > 0
     assert_same_rows(got, expected, load_pipeline(context_model).frames)
+
+
+def test_cli_spark_engine_without_java_is_one_clear_error(tmp_path, context_model):
+    result = run_cli("score", config.SEEDS_DIR, "--model", context_model, "--engine", "spark", env={"JAVA_HOME": str(tmp_path / "no-java")})
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.splitlines()[-1] == (
+        "error: Spark could not start on master 'local[2]' ([JAVA_GATEWAY_EXITED] Java gateway process exited before sending its port "
+        "number.); check the master URL and that Java 17 is installed (java on PATH, or JAVA_HOME)")

@@ -20,7 +20,7 @@ import pandas as pd
 
 from framing.analysis.score import OUTPUT_COLUMNS
 from framing.model.features import CONTEXT_COLUMNS
-from framing.schema import require_columns
+from framing.schema import FramingError, require_columns
 from framing.training.tracking import spark_udf
 
 KEY_COLUMNS = ("article_id", "paragraph_index", "text")
@@ -34,6 +34,7 @@ def spark_session(master: str = "local[2]"):
     PySpark takes the workers' interpreter from ``PYSPARK_PYTHON`` when the context starts
     (not from ``spark.pyspark.python``); unset, it is ``python3`` on PATH, without framing's packages.
     """
+    from pyspark.errors import PySparkRuntimeError
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.master(master).appName("framing score")
@@ -41,7 +42,11 @@ def spark_session(master: str = "local[2]"):
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         builder = (builder.config("spark.driver.bindAddress", "127.0.0.1")
                    .config("spark.ui.enabled", "false"))
-    spark = builder.config("spark.sql.execution.arrow.pyspark.enabled", "true").getOrCreate()
+    try:
+        spark = builder.config("spark.sql.execution.arrow.pyspark.enabled", "true").getOrCreate()
+    except PySparkRuntimeError as err:
+        raise FramingError(f"Spark could not start on master {master!r} ({str(err).splitlines()[0]}); check the master URL "
+                           "and that Java 17 is installed (java on PATH, or JAVA_HOME)") from None
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 
