@@ -66,6 +66,24 @@ def _score(inputs: list[Path], model: str, skip_bad: bool, tracking_uri: str | N
     return score_paragraphs(paragraphs, _load(model, tracking_uri), progress=True)
 
 
+class Engine(str, enum.Enum):
+    """Where ``score`` runs the model."""
+
+    local = "local"
+    spark = "spark"
+
+
+def _score_on_spark(inputs: list[Path], model: str, skip_bad: bool, tracking_uri: str | None, master: str):
+    """The same rows as :func:`_score`, computed by the model's mlflow UDF on a Spark session at ``master``."""
+    from framing.analysis.spark import score_with_spark
+    from framing.training.tracking import describe_model
+
+    paragraphs = _paragraphs(inputs, skip_bad)
+    console.print(describe_model(model, tracking_uri=tracking_uri), highlight=False, soft_wrap=True)
+    with console.status(f"scoring {len(paragraphs)} paragraphs on Spark ({master})"):
+        return score_with_spark(paragraphs, model, master=master, tracking_uri=tracking_uri)
+
+
 @app.command("score")
 def score_cli(
     inputs: list[Path] = Inputs,
@@ -76,6 +94,8 @@ def score_cli(
     model: str = ModelOpt,
     skip_bad: bool = SkipBad,
     tracking_uri: str = TrackingOpt,
+    engine: Engine = typer.Option(Engine.local, "--engine", help="Score in this process (local) or with the model's mlflow UDF on Spark."),
+    master: str = typer.Option("local[2]", "--master", help="Spark master for --engine spark: local[N], spark://HOST:7077, yarn."),
 ):
     """Score every kept paragraph of INPUTS: a probability per frame, the frames it carries, its primary frame.
 
@@ -85,7 +105,10 @@ def score_cli(
         from framing.analysis.score import check_table_path
 
         check_table_path(output)
-    scored = _score(inputs, model, skip_bad, tracking_uri)
+    if engine is Engine.spark:
+        scored = _score_on_spark(inputs, model, skip_bad, tracking_uri, master)
+    else:
+        scored = _score(inputs, model, skip_bad, tracking_uri)
     if output is None:
         sys.stdout.write(scored.to_json(orient="records", lines=True, force_ascii=False))
         return

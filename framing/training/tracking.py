@@ -374,6 +374,27 @@ def load_model(uri: str | Path, *, cache_dir: Path | None = None, tracking_uri: 
         raise FramingError(f"cannot load model {uri}: {str(err).splitlines()[0]}") from None
 
 
+def spark_udf(spark, uri: str | Path, *, env_manager: str = "local", tracking_uri: str | None = None):
+    """The model of a folder or URI as a Spark UDF (:func:`mlflow.pyfunc.spark_udf`), typed by the model's signature.
+
+    Called on a struct of the input columns, it returns a struct of a double per frame and
+    ``frames`` (array<string>). ``env_manager="local"`` runs it in the executors' own Python;
+    ``"virtualenv"`` rebuilds the model's ``requirements.txt`` there.
+    """
+    _quiet()
+    import mlflow
+
+    folder = _local_folder(str(uri), tracking_uri)
+    pyfunc_log = logging.getLogger("mlflow.pyfunc")
+    level = pyfunc_log.level
+    if env_manager == "local":  # its advice to rebuild the environment with conda is noise for the local engine
+        pyfunc_log.setLevel(logging.ERROR)
+    try:
+        return mlflow.pyfunc.spark_udf(spark, str(folder), env_manager=env_manager)
+    finally:
+        pyfunc_log.setLevel(level)
+
+
 def describe_model(uri: str | Path, *, tracking_uri: str | None = None) -> str:
     """One line saying which model was loaded: its folder or registry version, the run that trained it, and when.
 
