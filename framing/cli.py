@@ -370,6 +370,29 @@ def promote_cli(
     console.print(f"shipped {run} to {output}")
 
 
+@app.command("serve")
+def serve_cli(
+    model: str = ModelOpt,
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on; 0.0.0.0 for every one (the server has no authentication)."),
+    port: int = typer.Option(5001, "--port", "-p", help="Port to listen on."),
+    timeout: int = typer.Option(config.SERVE_TIMEOUT, "--timeout", "-t", min=1, help="Seconds a request may take before it is answered 504; the shipped model scores about 5 paragraphs a second on 2 cores."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Server processes, each loading its own copy of the model: more answer more requests at once, at that much more memory."),
+    tracking_uri: str = TrackingOpt,
+):
+    """Serve the model over REST with mlflow's scoring server: POST /invocations with {"dataframe_records": [{"text": "..."}]}.
+
+    Runs `mlflow models serve --env-manager local` in this environment, offline; stop it with Ctrl-C.
+    """
+    import os
+
+    from framing.training.tracking import serve_command
+
+    argv, env = serve_command(model, host=host, port=port, timeout=timeout, workers=workers, tracking_uri=tracking_uri)
+    console.print(f"serving {model} on http://{host}:{port}/invocations", highlight=False, soft_wrap=True)
+    sys.stderr.flush()
+    os.execve(argv[0], argv, env)
+
+
 annotate_app = typer.Typer(help="Grow the labelled set: export uncertain paragraphs, import filled labels, measure agreement.", no_args_is_help=True)
 app.add_typer(annotate_app, name="annotate")
 

@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import warnings
 from contextlib import contextmanager
@@ -417,3 +418,23 @@ def describe_model(uri: str | Path, *, tracking_uri: str | None = None) -> str:
     else:
         where = uri if uri.startswith("runs:/") else str(Path(uri).resolve())
     return f"model: {where} ({f'run {run_id}' if run_id else 'no mlflow run'}{f', trained {created}' if created else ''})"
+
+
+def serve_command(model: str | Path, *, host: str = "127.0.0.1", port: int = 5001, timeout: int = config.SERVE_TIMEOUT,
+                  workers: int = 1, tracking_uri: str | None = None) -> tuple[list[str], dict[str, str]]:
+    """The ``mlflow models serve`` command line and environment that serve ``model`` over REST.
+
+    mlflow's scoring server in this environment (``--env-manager local``) with this venv's tools first
+    on ``PATH`` (mlflow starts ``uvicorn`` from there), offline, and the store ``models:/`` URIs resolve in.
+    """
+    model = str(model)
+    if not model.startswith(("models:/", "runs:/")):
+        _quiet()
+        check_model_folder(Path(model))
+        model = str(Path(model).resolve())
+    bin_dir = Path(sys.executable).parent
+    argv = [str(bin_dir / "mlflow"), "models", "serve", "-m", model, "--env-manager", "local",
+            "--host", host, "--port", str(port), "--timeout", str(timeout), "--workers", str(workers)]
+    env = {**os.environ, "PATH": os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")]),
+           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "MLFLOW_TRACKING_URI": config.tracking_uri(tracking_uri)}
+    return argv, env
