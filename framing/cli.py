@@ -76,23 +76,29 @@ def score_cli(
     model: str = ModelOpt,
     skip_bad: bool = SkipBad,
     tracking_uri: str = TrackingOpt,
+    chunk_articles: int = typer.Option(500, "--chunk-articles", min=1, help="Articles read, scored and written at a time."),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue the run that was interrupted writing -o OUT (from OUT.partial), with the same inputs and model.",
+    ),
 ):
     """Score every kept paragraph of INPUTS: a probability per frame, the frames it carries, its primary frame.
 
-    Data alone goes to standard output; progress and messages go to standard error.
+    Data alone goes to standard output; progress and messages go to standard error. Output is
+    written a chunk of articles at a time; to a file, through OUT.partial, which an interrupted
+    run leaves for --resume.
     """
+    from framing.analysis.stream import Interrupted, score_stream
+
+    try:
+        articles, paragraphs = score_stream(
+            inputs, lambda: _load(model, tracking_uri), output, chunk_articles=chunk_articles, resume=resume,
+            skip_bad=skip_bad, warn=_warn, progress=True,
+        )
+    except Interrupted as kept:
+        console.print(f"[red]interrupted:[/] {kept}", highlight=False, soft_wrap=True)
+        raise SystemExit(130) from None
     if output is not None:
-        from framing.analysis.score import check_table_path
-
-        check_table_path(output)
-    scored = _score(inputs, model, skip_bad, tracking_uri)
-    if output is None:
-        sys.stdout.write(scored.to_json(orient="records", lines=True, force_ascii=False))
-        return
-    from framing.analysis.score import write_table
-
-    write_table(scored, output)
-    console.print(f"scored {len(scored)} paragraphs of {scored['article_id'].nunique()} articles -> {output}")
+        console.print(f"scored {paragraphs} paragraphs of {articles} articles -> {output}", highlight=False)
 
 
 @app.command("report")
