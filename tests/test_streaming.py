@@ -215,7 +215,7 @@ def _interrupt_after_first_chunk(args: list, out: Path, sig: int) -> subprocess.
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["kill", "ctrl-c"])
 def test_a_killed_cli_run_leaves_whole_chunks_and_resume_gives_the_uninterrupted_rows(model, seed_paragraphs, tmp_path, sig):
-    inputs = corpus(tmp_path / "articles.jsonl", seed_paragraphs, 24)
+    inputs = corpus(tmp_path / "articles.jsonl", seed_paragraphs, 15, per_article=4)
     out = tmp_path / "scored.jsonl"
     args = ["score", inputs, "-m", model, "-o", out, "--chunk-articles", "3"]
     killed = _interrupt_after_first_chunk(args, out, sig)
@@ -223,7 +223,7 @@ def test_a_killed_cli_run_leaves_whole_chunks_and_resume_gives_the_uninterrupted
     assert not out.exists()
     record = json.loads(record_path(out).read_text())
     kept = pd.read_json(partial_path(out), lines=True)
-    assert 0 < record["articles"] < 24 and record["articles"] % 3 == 0
+    assert 0 < record["articles"] < 15 and record["articles"] % 3 == 0
     assert len(kept) == record["paragraphs"] and kept.article_id.nunique() == record["articles"]
     if sig == signal.SIGINT:
         assert f"are kept in {partial_path(out)}; run the same command with --resume to continue" in killed.stderr
@@ -233,4 +233,13 @@ def test_a_killed_cli_run_leaves_whole_chunks_and_resume_gives_the_uninterrupted
     whole = tmp_path / "whole.jsonl"
     assert run_cli("score", inputs, "-m", model, "-o", whole, "--chunk-articles", "3", env=env).returncode == 0
     assert out.read_bytes() == whole.read_bytes()
-    assert len(pd.read_json(out, lines=True)) == 24 * 6
+    assert len(pd.read_json(out, lines=True)) == 15 * 4
+
+
+def test_an_input_of_boilerplate_alone_is_one_error_before_a_model_is_loaded(tmp_path):
+    path = tmp_path / "furniture.jsonl"
+    path.write_text("".join(json.dumps({"id": f"f{i}", "outlet": "O", "text": "Share this article\n\nSign up"}) + "\n"
+                            for i in range(5)))
+    result = run_cli("score", path, "-m", tmp_path / "no-model-here", "--chunk-articles", "2")
+    assert result.returncode == 1
+    assert result.stderr == "error: no paragraphs left in the input after removing boilerplate (5 articles read)\n"

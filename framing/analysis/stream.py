@@ -22,6 +22,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from pathlib import Path
@@ -31,7 +32,7 @@ import pandas as pd
 from framing.analysis.score import check_table_path, score_paragraphs
 from framing.files import atomic_path, make_folder
 from framing.model.pipeline import FramingPipeline
-from framing.schema import FramingError
+from framing.schema import FramingError, FramingWarning
 from framing.text.ingest import count_articles, input_fingerprint, iter_articles
 from framing.text.paragraphs import split_paragraphs
 
@@ -69,7 +70,8 @@ def score_stream(
     """Score every kept paragraph of ``inputs`` a chunk at a time into ``output`` (JSONL, CSV or Parquet), or as JSONL to ``stdout``.
 
     ``model`` is a loaded pipeline, or a function loading one: it is called once the first
-    chunk has been read and split, so that errors in the input show before a model is loaded.
+    chunk with a kept paragraph has been read and split, so that errors in the start of the
+    input (and an input with no paragraph at all) show before a model is loaded.
     Returns the numbers of articles and paragraphs in the output.
     """
     inputs = [Path(p) for p in inputs]
@@ -84,16 +86,16 @@ def score_stream(
                 f"{partial_path(output)} holds the output of an interrupted run; "
                 f"pass --resume to continue it, or delete it to start over"
             )
-    batches = iter_articles(inputs, skip_bad=skip_bad, warn=warn, batch=chunk_articles)
-    first = next(batches)
-    chunks = _split(_chain([first], batches), warn)
-    articles, paragraphs = next(chunks)
+    emptied = _Held(warn)
+    chunks = _split(iter_articles(inputs, skip_bad=skip_bad, warn=warn, batch=chunk_articles), emptied)
+    leading = _until_a_paragraph(chunks)
+    emptied.release()
     pipeline = model if isinstance(model, FramingPipeline) else model()
     identity = {"inputs": input_fingerprint(inputs), "model": pipeline.fingerprint, "skip_bad": skip_bad}
     sink = _StdoutSink(stdout or sys.stdout, pipeline.frames) if output is None else _PartialTable.open(output, identity, pipeline.frames, resume=resume)
     try:
         with _Bar(progress, count_articles(inputs) if progress else None, sink.articles) as bar:
-            for articles, paragraphs in _skip(_chain([(articles, paragraphs)], chunks), sink.articles):
+            for articles, paragraphs in _skip(_chain(leading, chunks), sink.articles):
                 scored = score_paragraphs(paragraphs, pipeline) if len(paragraphs) else None
                 sink.write(scored, len(articles))
                 bar.advance(len(articles), len(paragraphs))
@@ -107,6 +109,40 @@ def score_stream(
         sink.close()
         raise Interrupted(sink.kept()) from None
     return sink.articles, sink.paragraphs
+
+
+def _until_a_paragraph(chunks: Iterator[tuple[pd.DataFrame, pd.DataFrame]]) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+    """The chunks up to the first with a kept paragraph, read before a model is loaded; an input with none is an error.
+
+    Chunks of boilerplate alone keep only their article ids until they are written.
+    """
+    leading = []
+    for articles, paragraphs in chunks:
+        if len(paragraphs):
+            return [*leading, (articles, paragraphs)]
+        leading.append((articles[["article_id"]], paragraphs))
+    read = sum(len(articles) for articles, _ in leading)
+    raise FramingError(f"no paragraphs left in the input after removing boilerplate ({read} articles read)")
+
+
+class _Held:
+    """Warnings held back until :meth:`release`, then passed on as they come: an input whose every article
+    is left empty is one error, not a warning per article first."""
+
+    def __init__(self, warn: Callable[[str], None] | None):
+        self.warn = warn or (lambda message: warnings.warn(message, FramingWarning, stacklevel=2))
+        self.held: list[str] | None = []
+
+    def __call__(self, message: str) -> None:
+        if self.held is None:
+            self.warn(message)
+        else:
+            self.held.append(message)
+
+    def release(self) -> None:
+        held, self.held = self.held or [], None
+        for message in held:
+            self.warn(message)
 
 
 def _chain(first: list, rest: Iterator) -> Iterator:

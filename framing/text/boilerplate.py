@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import HashingVectorizer
@@ -148,12 +150,13 @@ def _hashed_counts(units: list[list[str]], ngrams: Callable[[str], list[str]]) -
 
     Counts are whole numbers, so summing each distinct unit's hashed row exactly gives the hasher's own result.
     """
-    ids: dict[str, int] = {}
-    indices = [ids.setdefault(unit, len(ids)) for row in units for unit in row]
+    flat = np.empty(sum(map(len, units)), dtype=object)
+    flat[:] = list(chain.from_iterable(units))
+    indices, distinct = pd.factorize(flat)
     indptr = np.cumsum([0, *map(len, units)])
-    per_text = sparse.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(len(units), len(ids)))
-    if ids:
-        per_unit = _HASHER.transform(ngrams(unit) for unit in ids)
+    per_text = sparse.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(len(units), len(distinct)))
+    if len(distinct):
+        per_unit = _HASHER.transform(ngrams(unit) for unit in distinct)
     else:
         per_unit = sparse.csr_matrix((0, _HASHER.n_features))
     counts = sparse.csr_matrix(per_text @ per_unit)
