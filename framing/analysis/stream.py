@@ -86,21 +86,23 @@ def score_stream(
                 f"{partial_path(output)} holds the output of an interrupted run; "
                 f"pass --resume to continue it, or delete it to start over"
             )
+    fingerprint = input_fingerprint(inputs)
     emptied = _Held(warn)
     chunks = _split(iter_articles(inputs, skip_bad=skip_bad, warn=warn, batch=chunk_articles), emptied)
     leading = _until_a_paragraph(chunks)
     emptied.release()
     pipeline = model if isinstance(model, FramingPipeline) else model()
-    identity = {"inputs": input_fingerprint(inputs), "model": pipeline.fingerprint, "skip_bad": skip_bad}
-    sink = _StdoutSink(stdout or sys.stdout, pipeline.frames) if output is None else _PartialTable.open(output, identity, pipeline.frames, resume=resume)
+    if output is None:
+        sink = _StdoutSink(stdout or sys.stdout)
+    else:
+        identity = {"inputs": fingerprint, "model": pipeline.fingerprint, "skip_bad": skip_bad}
+        sink = _PartialTable.open(output, identity, pipeline.frames, resume=resume)
     try:
         with _Bar(progress, count_articles(inputs) if progress else None, sink.articles) as bar:
             for articles, paragraphs in _skip(_chain(leading, chunks), sink.articles):
                 scored = score_paragraphs(paragraphs, pipeline) if len(paragraphs) else None
                 sink.write(scored, len(articles))
                 bar.advance(len(articles), len(paragraphs))
-        if sink.paragraphs == 0:
-            raise FramingError(f"no paragraphs left in the input after removing boilerplate ({sink.articles} articles read)")
         sink.finish()
     except FramingError:
         sink.discard()
@@ -207,7 +209,7 @@ def _rows_json(table: pd.DataFrame) -> str:
 class _StdoutSink:
     """JSONL lines on standard output, flushed as each chunk finishes; nothing to resume."""
 
-    def __init__(self, stream, frames):
+    def __init__(self, stream):
         self.stream = stream
         self.articles = self.paragraphs = 0
 

@@ -172,6 +172,13 @@ def iter_articles(
 
 def count_articles(inputs: Iterable[str | Path]) -> int | None:
     """About how many articles ``inputs`` hold (bad lines included), for a progress bar; None if that is not cheap to tell."""
+    try:
+        return _count_articles(inputs)
+    except (FramingError, OSError, csv.Error):
+        return None
+
+
+def _count_articles(inputs: Iterable[str | Path]) -> int | None:
     total = 0
     for path in map(Path, inputs):
         files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else []
