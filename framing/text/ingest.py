@@ -1,4 +1,4 @@
-"""Read articles from text folders, JSONL/CSV files and HTML pages into one DataFrame.
+"""Read articles from text folders, JSONL/CSV files and HTML pages, all at once or in batches.
 
 Supported inputs, in any mix:
 
@@ -11,7 +11,9 @@ Every article must have an outlet and some visible text. A file that is not
 readable text raises :class:`~framing.schema.FramingError` naming it, or is
 skipped with a warning when ``skip_bad=True``; in a JSONL or CSV file, or a
 manifest, only the bad lines are skipped, with one warning per file saying how
-many. Text is UTF-8, or UTF-16/UTF-32 with a byte-order mark (UTF-16 without one
+many. An article file (``.txt``, ``.html``) may hold at most 5 MB; a JSONL or CSV
+file of many articles may be any size, since it is read a line at a time, but
+each of its lines (or CSV fields) may hold at most 5 MB. Text is UTF-8, or UTF-16/UTF-32 with a byte-order mark (UTF-16 without one
 is recognised by its NUL bytes); any other NUL byte marks the file as binary.
 
 Inputs may only name files inside their own folder: a manifest row naming a
@@ -42,6 +44,7 @@ import json
 import math
 import os
 import re
+import sys
 import warnings
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -76,7 +79,10 @@ MONTH_NAME = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
 FOUR_DIGIT_YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)")
 DATE_HINT = "write dates as YYYY-MM-DD"
 
-Reader = Callable[[], list[dict]]
+TEXT_BLOCK = 1 << 20
+"""Bytes checked at a time when a JSONL/CSV file is checked to be text."""
+
+Reader = Callable[[], Iterable[dict]]
 
 
 class _RowError(Exception):
@@ -116,33 +122,112 @@ def read_articles(
     skip_bad: bool = False,
     warn: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
-    """Read every article under ``inputs``.
+    """Read every article under ``inputs`` at once (see :func:`iter_articles` to read them in batches).
 
     Returns
     -------
     DataFrame with columns ``article_id, outlet, date, title, text, url, source``,
     one row per article; ``source`` is the file it came from.
     """
-    warn = warn or (lambda message: warnings.warn(message, FramingWarning, stacklevel=3))
+    warn = warn or _default_warn
+    batches = list(iter_articles(inputs, skip_bad=skip_bad, warn=warn, batch=sys.maxsize))
+    return batches[0] if len(batches) == 1 else pd.concat(batches, ignore_index=True)
+
+
+def iter_articles(
+    inputs: Iterable[str | Path],
+    *,
+    skip_bad: bool = False,
+    warn: Callable[[str], None] | None = None,
+    batch: int = 500,
+) -> Iterator[pd.DataFrame]:
+    """The articles under ``inputs`` in batches of at most ``batch``, in input order, holding one batch at a time.
+
+    Every check of :func:`read_articles` holds over the whole input: an article id
+    seen in an earlier batch is an error, and a missing input is refused before
+    the first batch. Each batch has the columns of :func:`read_articles`.
+    """
+    warn = warn or _default_warn
     inputs = [Path(p) for p in inputs]
+    for path in inputs:
+        if not path.exists() and not path.is_symlink():
+            raise FramingError(f"{path}: no such file or folder")
     reading = _Reading(skip_bad, warn)
+    seen: set[str] = set()
     rows: list[dict] = []
+    for row in _each_article(inputs, reading):
+        if row["article_id"] in seen:
+            raise FramingError(f"article id {row['article_id']!r} occurs more than once in the inputs")
+        seen.add(row["article_id"])
+        rows.append(row)
+        if len(rows) >= batch:
+            yield pd.DataFrame(rows, columns=list(COLUMNS))
+            rows = []
+    reading.report_dates()
+    if not seen:
+        raise FramingError(f"no articles found in {', '.join(map(str, inputs))}")
+    if rows:
+        yield pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def count_articles(inputs: Iterable[str | Path]) -> int | None:
+    """About how many articles ``inputs`` hold (bad lines included), for a progress bar; None if that is not cheap to tell."""
+    try:
+        return _count_articles(inputs)
+    except (FramingError, OSError, csv.Error):
+        return None
+
+
+def _count_articles(inputs: Iterable[str | Path]) -> int | None:
+    total = 0
+    for path in map(Path, inputs):
+        files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else []
+        for file in files:
+            if file.name == MANIFEST:
+                total += sum(1 for _ in csv.DictReader(io.StringIO(read_text(file), newline="")))
+            elif _has_suffix(file, (".jsonl",)) and _wide_encoding(_head(file)) is None:
+                with file.open("rb") as stream:
+                    total += sum(1 for line in stream if line.strip())
+            elif _has_suffix(file, HTML_SUFFIXES) and not (file.parent / MANIFEST).exists():
+                total += 1
+            elif _has_suffix(file, (".csv", ".jsonl")):
+                return None
+    return total
+
+
+def input_fingerprint(inputs: Iterable[str | Path]) -> str:
+    """A digest of every file under ``inputs``: its path, size and modification time, so a changed input is told cheaply."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in map(Path, inputs):
+        digest.update(f"input {path.absolute()}\n".encode())
+        files = [path] if not path.is_dir() else sorted(
+            Path(root) / name for root, _, names in os.walk(path) for name in names
+        )
+        for file in files:
+            try:
+                stat = file.stat()
+            except OSError:
+                continue
+            digest.update(f"{file.absolute()}\t{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def _default_warn(message: str) -> None:
+    warnings.warn(message, FramingWarning, stacklevel=4)
+
+
+def _each_article(inputs: list[Path], reading: _Reading) -> Iterator[dict]:
+    """Every article row of ``inputs`` in order; a bad file is an error, or skipped with a warning."""
     for path in inputs:
         for item in _expand(path, reading):
             try:
-                rows.extend(item())
+                yield from item()
             except FramingError as err:
-                if not skip_bad:
+                if not reading.skip_bad:
                     raise
-                warn(f"skipped: {err}")
-    reading.report_dates()
-    if not rows:
-        raise FramingError(f"no articles found in {', '.join(map(str, inputs))}")
-    articles = pd.DataFrame(rows, columns=list(COLUMNS))
-    duplicated = articles["article_id"][articles["article_id"].duplicated()]
-    if len(duplicated):
-        raise FramingError(f"article id {duplicated.iloc[0]!r} occurs more than once in the inputs")
-    return articles
+                reading.warn(f"skipped: {err}")
 
 
 def iso_date(text: str) -> str | None:
@@ -298,14 +383,33 @@ def _read_manifest_entry(manifest: Path, entry: dict, reading: _Reading) -> dict
     return {**meta, "text": text, "source": str(path)}
 
 
-def _read_jsonl(path: Path, reading: _Reading) -> list[dict]:
-    lines = [(n, line) for n, line in enumerate(read_text(path).splitlines(), start=1) if line.strip()]
-    records = [(n, f"{path.stem}-{n}", lambda line=line: _json_object(line)) for n, line in lines]
-    return _read_records(path, records, reading)
+def _read_jsonl(path: Path, reading: _Reading) -> Iterator[dict]:
+    """The articles of a JSONL file, read a line at a time."""
+    encoding = _table_encoding(path)
+    with path.open(encoding=encoding) as stream:
+        records = (
+            (n, f"{path.stem}-{n}", lambda line=line: _json_object(line))
+            for n, line in enumerate(_lines(stream), start=1)
+            if line is None or line.strip()
+        )
+        yield from _read_records(path, records, reading)
 
 
-def _json_object(line: str) -> dict:
-    """One JSONL line as a dict; anything else is a :class:`_RowError`."""
+def _lines(stream: io.TextIOBase) -> Iterator[str | None]:
+    """The lines of ``stream``; None for a line longer than an article may be, which is read past, never held."""
+    while line := stream.readline(MAX_ARTICLE_BYTES + 1):
+        if len(line) > MAX_ARTICLE_BYTES and not line.endswith("\n"):
+            while (rest := stream.readline(TEXT_BLOCK)) and not rest.endswith("\n"):
+                pass
+            yield None
+        else:
+            yield line
+
+
+def _json_object(line: str | None) -> dict:
+    """One JSONL line as a dict; anything else (or a line too long, None) is a :class:`_RowError`."""
+    if line is None:
+        raise _RowError(f"longer than {MAX_ARTICLE_BYTES / 1e6:.0f} MB, too large for an article")
     try:
         record = json.loads(line)
     except ValueError as err:
@@ -317,11 +421,70 @@ def _json_object(line: str) -> dict:
     return record
 
 
-def _read_csv(path: Path, reading: _Reading) -> list[dict]:
-    reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
-    rows = enumerate(_csv_rows(path, reader), start=2)
-    records = [(line, f"{path.stem}-{n}", lambda row=row: _csv_record(row, reader)) for n, (line, row) in rows]
-    return _read_records(path, records, reading)
+def _read_csv(path: Path, reading: _Reading) -> Iterator[dict]:
+    """The articles of a CSV file, read a row at a time."""
+    encoding = _table_encoding(path)
+    with path.open(encoding=encoding, newline="") as stream:
+        reader = csv.DictReader(stream)
+        rows = enumerate(_csv_rows(path, reader), start=2)
+        records = ((line, f"{path.stem}-{n}", lambda row=row: _csv_record(row, reader)) for n, (line, row) in rows)
+        yield from _read_records(path, records, reading)
+
+
+def _table_encoding(path: Path) -> str:
+    """The encoding to read a JSONL/CSV file with, once all of it is checked to be text, a block at a time.
+
+    The checks and messages are those :func:`read_text` makes of an article, without its size limit:
+    a table of many articles may be any size.
+    """
+    try:
+        with path.open("rb") as stream:
+            wide = _wide_encoding(stream.read(4096))
+            stream.seek(0)
+            _check_blocks(stream, path, wide)
+    except FileNotFoundError:
+        raise FramingError(f"{path}: no such file") from None
+    except OSError as err:
+        raise FramingError(f"{path}: cannot be read ({err.strerror or err})") from None
+    return wide or "utf-8-sig"
+
+
+def _check_blocks(stream, path: Path, wide: str | None) -> None:
+    """Refuse an empty, binary or wrongly encoded file, naming the offset of the first bad byte."""
+    decoder = codecs.getincrementaldecoder(wide or "utf-8")()
+    offset = chars = 0
+    visible = False
+    while True:
+        block = stream.read(TEXT_BLOCK)
+        visible = visible or bool(block.strip())
+        if not wide and (nul := block.find(b"\x00")) >= 0:
+            raise FramingError(f"{path}: binary file, not text (NUL byte at offset {offset + nul})")
+        pending = len(decoder.getstate()[0])
+        try:
+            text = decoder.decode(block, final=not block)
+        except UnicodeDecodeError as err:
+            at = offset - pending + err.start
+            if wide:
+                raise FramingError(
+                    f"{path}: looks like {wide.upper()} text but is not valid ({err.reason} at byte {at}); "
+                    f"re-save it as UTF-8, e.g. iconv -f {wide.upper()} -t UTF-8"
+                ) from None
+            raise FramingError(
+                f"{path}: not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {at}); re-save it as UTF-8"
+            ) from None
+        if wide and "\x00" in text:
+            raise FramingError(f"{path}: binary file, not text (NUL character {chars + text.index(chr(0))} of its {wide.upper()} text)")
+        chars += len(text)
+        offset += len(block)
+        if not block:
+            break
+    if not visible:
+        raise FramingError(f"{path}: file is empty")
+
+
+def _head(path: Path) -> bytes:
+    with path.open("rb") as stream:
+        return stream.read(4096)
 
 
 def _csv_rows(path: Path, reader: csv.DictReader) -> Iterator[tuple[int, dict]]:
@@ -352,26 +515,31 @@ def _csv_record(row: dict, reader: csv.DictReader) -> dict:
     return row
 
 
-def _read_records(path: Path, records: list[tuple[int, str, Callable[[], dict]]], reading: _Reading) -> list[dict]:
-    """Articles from the ``(line, default id, parse)`` records of a JSONL/CSV file.
+def _read_records(path: Path, records: Iterable[tuple[int, str, Callable[[], dict]]], reading: _Reading) -> Iterator[dict]:
+    """Articles from the ``(line, default id, parse)`` records of a JSONL/CSV file, as they are read.
 
     A bad line is an error naming it, or under ``skip_bad`` it is left out and
     the file gets one warning; a file with no good line at all is an error.
     """
-    rows, bad = [], []
+    bad: list[str] = []
+    good = skipped = 0
     for line, default_id, parse in records:
         try:
-            rows.append(_record(parse(), path, line, default_id, reading))
+            row = _record(parse(), path, line, default_id, reading)
         except _RowError as err:
             if not reading.skip_bad:
                 raise FramingError(f"{path} line {line}: {err}") from None
-            bad.append(f"line {line}: {err}")
-    shown = "; ".join(bad[:3]) + ("; ..." if len(bad) > 3 else "")
-    if bad and not rows:
-        raise FramingError(f"{path}: none of its {len(bad)} lines could be read ({shown})")
-    if bad:
-        reading.warn(f"skipped {len(bad)} of {len(records)} lines of {path}: {shown}")
-    return rows
+            skipped += 1
+            if len(bad) < 4:
+                bad.append(f"line {line}: {err}")
+            continue
+        good += 1
+        yield row
+    shown = "; ".join(bad[:3]) + ("; ..." if skipped > 3 else "")
+    if skipped and not good:
+        raise FramingError(f"{path}: none of its {skipped} lines could be read ({shown})")
+    if skipped:
+        reading.warn(f"skipped {skipped} of {skipped + good} lines of {path}: {shown}")
 
 
 def _record(record: dict, path: Path, line: int, default_id: str, reading: _Reading) -> dict:

@@ -57,6 +57,7 @@ def split_paragraphs(
     detector=None,
     keep_boilerplate: bool = False,
     warn: Callable[[str], None] | None = None,
+    allow_empty: bool = False,
 ) -> pd.DataFrame:
     """One row per paragraph of each article.
 
@@ -69,6 +70,8 @@ def split_paragraphs(
         inspection instead of dropping them.
     warn : called with a one-line message naming each article left with no
         paragraphs; by default a :class:`~framing.schema.FramingWarning`.
+    allow_empty : return no rows, rather than raise, when no article has a
+        paragraph left (for one batch of a larger input).
 
     Returns
     -------
@@ -79,7 +82,7 @@ def split_paragraphs(
     Raises
     ------
     FramingError
-        If no article has a paragraph left.
+        If no article has a paragraph left (unless ``allow_empty``).
     """
     require_columns(articles, ARTICLE_COLUMNS, step="split_paragraphs")
     if detector is None:
@@ -104,13 +107,13 @@ def split_paragraphs(
     paragraphs["is_boilerplate"] = _echoes_of_boilerplate(paragraphs) & ~np.asarray(is_headline, dtype=bool)
     if not keep_boilerplate:
         paragraphs = paragraphs[~paragraphs["is_boilerplate"]].reset_index(drop=True)
-    _report_empty_articles(articles["article_id"], paragraphs["article_id"], warn)
+    _report_empty_articles(articles["article_id"], paragraphs["article_id"], warn, allow_empty)
     return paragraphs
 
 
-def _report_empty_articles(read: pd.Series, kept: pd.Series, warn: Callable[[str], None] | None) -> None:
-    """Warn about each article with no paragraph left; raise if no article has one."""
-    if kept.empty:
+def _report_empty_articles(read: pd.Series, kept: pd.Series, warn: Callable[[str], None] | None, allow_empty: bool) -> None:
+    """Warn about each article with no paragraph left; raise if no article has one, unless ``allow_empty``."""
+    if kept.empty and not allow_empty:
         raise FramingError(
             f"no paragraphs left in the input after removing boilerplate ({len(read)} article{'' if len(read) == 1 else 's'} read)"
         )
