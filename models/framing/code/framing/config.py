@@ -38,6 +38,9 @@ EXPERIMENT_NAME = "framing"
 REGISTERED_MODEL = "framing"
 CHAMPION_ALIAS = "champion"
 
+SERVE_TIMEOUT = 120
+"""Seconds ``framing serve`` gives a request before answering 504 (mlflow's default is 60): about 500 paragraphs on 2 cores."""
+
 MAX_ARTICLE_BYTES = 5_000_000
 """Files larger than this are not articles (the largest corpus article is ~60 kB)."""
 

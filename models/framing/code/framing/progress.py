@@ -31,3 +31,22 @@ def bar() -> Progress:
         console=stderr_console(),
         transient=True,
     )
+
+
+def stream_bar(unit: str) -> Progress:
+    """A transient bar on standard error for work counted in ``unit`` (done/total, or done alone when the total is unknown),
+    with a free text field ``rate`` and the time left: "articles 120/400 3,100 paragraphs, 95 paragraphs/s 0:02:10 left".
+    """
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(unit),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("elapsed,"),
+        TimeRemainingColumn(),
+        TextColumn("left"),
+        console=stderr_console(),
+        transient=True,
+    )

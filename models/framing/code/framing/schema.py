@@ -47,5 +47,5 @@ def read_yaml(path: str | Path, what: str):
 
 def frame_columns(scored: pd.DataFrame) -> list[str]:
     """The per-frame probability columns of a scored table, in model order."""
-    fixed = {*SCORED_COLUMNS, "frames", "primary_frame", "title", "text_hash", "is_boilerplate"}
+    fixed = {*SCORED_COLUMNS, "frames", "primary_frame", "title", "url", "source", "text_hash", "is_boilerplate"}
     return [c for c in scored.columns if c not in fixed]

@@ -25,6 +25,8 @@ from framing.files import replace_folder, staging_folder
 from framing.schema import FramingError
 
 _UNSET = object()
+LOOKUP_BATCH = 30_000
+"""Keys a cache query asks for at once (SQLite allows 32,766 parameters)."""
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 
 PACKAGED_MODELS = {
@@ -192,24 +194,34 @@ class Embedder:
             return None
         Path(self.cache_dir).mkdir(parents=True, exist_ok=True)
         name = "".join(c if c.isalnum() else "-" for c in Path(self.model).name)
-        db = sqlite3.connect(Path(self.cache_dir) / f"embeddings-{name}-{self.fingerprint}.sqlite")
+        db = sqlite3.connect(Path(self.cache_dir) / f"embeddings-{name}-{self.fingerprint}.sqlite", timeout=60)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
         db.execute("CREATE TABLE IF NOT EXISTS vectors (hash TEXT PRIMARY KEY, vector BLOB)")
         return db
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        """Embeddings of ``texts``, shape ``(n_texts, dimension)``, float32."""
+        """Embeddings of ``texts``, shape ``(n_texts, dimension)``, float32.
+
+        Each distinct text is hashed and looked up once; those not in the cache are embedded
+        (in the order of their hashes) and stored.
+        """
         texts = list(texts)
-        keys = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
-        found = self._lookup(keys)
-        todo = sorted({k: t for k, t in zip(keys, texts) if k not in found}.items())
-        if todo:
-            vectors = self._encode_new([t for _, t in todo], progress=progress)
-            new = dict(zip((k for k, _ in todo), vectors))
-            self._store(new)
-            found.update(new)
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.stack([found[k] for k in keys]).astype(np.float32)
+        row = {text: i for i, text in enumerate(dict.fromkeys(texts))}
+        keys = [hashlib.sha256(text.encode("utf-8")).hexdigest() for text in row]
+        found, cached = self._lookup(keys)
+        todo = sorted((key, text) for key, text in zip(keys, row) if key not in found)
+        new = self._encode_new([text for _, text in todo], progress=progress) if todo else None
+        vectors = np.empty((len(keys), cached.shape[1] if len(cached) else new.shape[1]), dtype=np.float32)
+        if found:
+            at = np.fromiter((row[text] for key, text in zip(keys, row) if key in found), dtype=np.intp, count=len(found))
+            vectors[at] = cached[[found[keys[i]] for i in at]]
+        if todo:
+            self._store({key: vector for (key, _), vector in zip(todo, new)})
+            vectors[[row[text] for _, text in todo]] = new
+        return vectors[np.fromiter((row[text] for text in texts), dtype=np.intp, count=len(texts))]
 
     def _encode_new(self, texts: list[str], *, progress: bool) -> np.ndarray:
         if not progress or len(texts) <= self.batch_size:
@@ -225,17 +237,19 @@ class Embedder:
                 bar.advance(task, len(chunk))
         return np.concatenate(parts)
 
-    def _lookup(self, keys: list[str]) -> dict[str, np.ndarray]:
+    def _lookup(self, keys: list[str]) -> tuple[dict[str, int], np.ndarray]:
+        """The cached vectors of distinct ``keys``: where each found key's vector is, and the vectors as one matrix."""
         if self._cache is None or not keys:
-            return {}
-        found = {}
-        unique = list(set(keys))
-        for start in range(0, len(unique), 500):
-            part = unique[start : start + 500]
+            return {}, np.zeros((0, 0), dtype=np.float32)
+        rows = []
+        for start in range(0, len(keys), LOOKUP_BATCH):
+            part = keys[start : start + LOOKUP_BATCH]
             marks = ",".join("?" * len(part))
-            for key, blob in self._cache.execute(f"SELECT hash, vector FROM vectors WHERE hash IN ({marks})", part):
-                found[key] = np.frombuffer(blob, dtype=np.float32)
-        return found
+            rows += self._cache.execute(f"SELECT hash, vector FROM vectors WHERE hash IN ({marks})", part).fetchall()
+        if not rows:
+            return {}, np.zeros((0, 0), dtype=np.float32)
+        matrix = np.frombuffer(b"".join(blob for _, blob in rows), dtype=np.float32).reshape(len(rows), -1)
+        return {key: i for i, (key, _) in enumerate(rows)}, matrix
 
     def _store(self, vectors: dict[str, np.ndarray]) -> None:
         if self._cache is None:

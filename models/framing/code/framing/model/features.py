@@ -139,12 +139,15 @@ def _embedding_features(embedder, frame: pd.DataFrame, *, context: bool, progres
         return embedder.encode(texts, progress=progress)
     columns = {c: _texts_or_none(frame, c) for c in CONTEXT_COLUMNS}
     # neighbours are mostly the paragraphs themselves: embed every distinct text once
-    distinct = list(dict.fromkeys([*texts, *(t for col in columns.values() for t in col if t is not None)]))
-    lookup = dict(zip(distinct, embedder.encode(distinct, progress=progress)))
-    own = np.stack([lookup[t] for t in texts]) if texts else np.zeros((0, embedder.dimension), dtype=np.float32)
+    row = {t: i for i, t in enumerate(dict.fromkeys([*texts, *(t for col in columns.values() for t in col if t is not None)]))}
+    if not texts:
+        return np.zeros((0, 3 * embedder.dimension), dtype=np.float32)
+    vectors = embedder.encode(list(row), progress=progress)
+    own = vectors[np.fromiter((row[t] for t in texts), dtype=np.intp, count=len(texts))]
 
     def column(name: str) -> np.ndarray:
-        return np.stack([lookup[t] if t is not None else own[i] for i, t in enumerate(columns[name])]) if len(own) else own
+        at = np.fromiter((-1 if t is None else row[t] for t in columns[name]), dtype=np.intp, count=len(texts))
+        return np.where((at >= 0)[:, None], vectors[at], own)
 
     neighbours = (column("previous_text") + column("next_text")) / 2
     return np.hstack([own, column("title"), neighbours]).astype(np.float32)

@@ -74,6 +74,24 @@ class FramingPipeline:
         return out
 
     @property
+    def fingerprint(self) -> str:
+        """A digest of everything that decides the output: frames, settings, the head's arrays, words and the embedder's weights."""
+        import hashlib
+        import json
+
+        digest = hashlib.sha256(json.dumps(
+            {"frames": self.frames, "context": self.context, "embedder": self.embedder.identity,
+             "words": [self.words.weight, self.words.size] if self.words else None},
+            sort_keys=True,
+        ).encode())
+        arrays = [self.classifier.coef_, self.classifier.intercept_, self.thresholds_]
+        if self.words is not None:
+            arrays.append(self.words.vectorizer_.idf_)
+        for array in arrays:
+            digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
+        return digest.hexdigest()[:16]
+
+    @property
     def input_columns(self) -> list[str]:
         """The columns :meth:`predict_frame` reads."""
         return ["text", *CONTEXT_COLUMNS] if self.context else ["text"]
