@@ -398,3 +398,19 @@ def test_a_symlink_loop_in_an_input_folder_is_one_error(tmp_path):
     (folder / "b.jsonl").symlink_to(folder / "a.jsonl")
     with pytest.raises(FramingError, match=re.escape(f"{folder / 'a.jsonl'}: cannot follow its symlinks")):
         read_articles([folder])
+
+
+def test_files_named_one_by_one_parse_their_manifest_once(tmp_path, monkeypatch):
+    """``framing score folder/*.txt`` must stay linear: the manifest beside the files is read once, not once per file."""
+    from framing.text import ingest
+
+    rows = ["file,outlet,date,title"] + [f"a{i}.txt,Outlet,2020-07-10,T{i}" for i in range(300)]
+    (tmp_path / "manifest.csv").write_text("\n".join(rows) + "\n")
+    for i in range(300):
+        (tmp_path / f"a{i}.txt").write_text(f"Paragraph of article {i}.")
+    parsed = []
+    real = ingest._read_manifest
+    monkeypatch.setattr(ingest, "_read_manifest", lambda path: parsed.append(path) or real(path))
+    articles = read_articles(sorted(tmp_path.glob("a*.txt")))
+    assert len(articles) == 300 and set(articles.outlet) == {"Outlet"}
+    assert len(parsed) == 1

@@ -328,9 +328,7 @@ def _read_file(path: Path, reading: _Reading) -> list[dict]:
     if _has_suffix(path, (".csv",)):
         return _read_csv(path, reading)
     manifest = path.parent / MANIFEST
-    entry = None
-    if manifest.exists():
-        entry = next((e for e in _read_manifest(manifest) if e["file"] == path.name), None)
+    entry = _manifest_rows(manifest).get(path.name) if manifest.exists() else None
     if entry is not None:
         return [_read_manifest_entry(manifest, entry, reading)]
     if _has_suffix(path, HTML_SUFFIXES):
@@ -341,6 +339,20 @@ def _read_file(path: Path, reading: _Reading) -> list[dict]:
             f"(columns {','.join(MANIFEST_COLUMNS)})"
         )
     raise FramingError(f"{path}: unsupported file type; expected .txt, .jsonl, .csv or .html")
+
+
+def _manifest_rows(path: Path) -> dict[str, dict]:
+    """A manifest's rows by file name, parsed once per manifest and version, so naming many files beside it stays linear."""
+    stat = path.stat()
+    return _manifest_index(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _manifest_index(path: Path, mtime_ns: int, size: int) -> dict[str, dict]:
+    rows: dict[str, dict] = {}
+    for entry in _read_manifest(path):
+        rows.setdefault(entry["file"], entry)
+    return rows
 
 
 def _read_manifest(path: Path) -> list[dict]:
