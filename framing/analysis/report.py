@@ -804,7 +804,8 @@ def render_html(report: Report) -> str:
         story_section if untestable else "",
         f"<h2>Share of each {esc(report.by)}'s paragraphs carrying each frame</h2>",
         shares_chart(report),
-        "<p class='note'>Whiskers: 95% intervals from resampling whole articles. “(thin)”: fewer than "
+        "<p class='note'>A paragraph may carry several frames (or none), so a bar can rise above or stay below 100%. "
+        "Whiskers: 95% intervals from resampling whole articles. “(thin)”: fewer than "
         f"{_min_articles()} articles.</p>",
         _shares_table(report),
         f"<h2>Which frames each {esc(report.by)} over- and under-uses</h2>", log_odds_chart(report),
