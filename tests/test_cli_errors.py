@@ -138,7 +138,7 @@ def test_score_to_stdout_is_jsonl_alone_even_when_the_bar_shows(tmp_path, seed_m
     assert lines[-1] == "" and all(line.startswith("{") for line in lines[:-1])
     rows = [json.loads(line) for line in lines[:-1]]
     assert len(rows) > 200 and len({r["article_id"] for r in rows}) == 20
-    assert "embedding" in scored.stderr
+    assert "paragraphs/s" in scored.stderr  # the bar did draw, on stderr
 
 
 # -- which model was loaded ---------------------------------------------------------------------------
