@@ -125,7 +125,7 @@ def test_progress_bars_draw_on_standard_error():
 
 
 def test_score_to_stdout_is_jsonl_alone_even_when_the_bar_shows(tmp_path, seed_model, seed_articles):
-    """Four copies of the seeds (over 200 paragraphs) with an empty cache make the embedding bar show;
+    """Four copies of the seeds (over 200 paragraphs) with an empty cache keep the scoring bar up long enough to draw;
     TTY_COMPATIBLE makes rich draw it as on a terminal."""
     result, _ = seed_model
     articles = tmp_path / "articles.jsonl"

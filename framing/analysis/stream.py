@@ -34,7 +34,7 @@ from framing.files import atomic_path, make_folder
 from framing.model.pipeline import FramingPipeline
 from framing.schema import FramingError, FramingWarning
 from framing.text.ingest import count_articles, input_fingerprint, iter_articles
-from framing.text.paragraphs import split_paragraphs
+from framing.text.paragraphs import no_paragraphs_left, split_paragraphs
 
 CHUNK_ARTICLES = 500
 """Articles read, scored and written at a time."""
@@ -124,7 +124,7 @@ def _until_a_paragraph(chunks: Iterator[tuple[pd.DataFrame, pd.DataFrame]]) -> l
             return [*leading, (articles, paragraphs)]
         leading.append((articles[["article_id"]], paragraphs))
     read = sum(len(articles) for articles, _ in leading)
-    raise FramingError(f"no paragraphs left in the input after removing boilerplate ({read} articles read)")
+    raise no_paragraphs_left(read)
 
 
 class _Held:

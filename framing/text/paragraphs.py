@@ -111,12 +111,15 @@ def split_paragraphs(
     return paragraphs
 
 
+def no_paragraphs_left(read: int) -> FramingError:
+    """The error for an input whose every article was boilerplate or blank."""
+    return FramingError(f"no paragraphs left in the input after removing boilerplate ({read} article{'' if read == 1 else 's'} read)")
+
+
 def _report_empty_articles(read: pd.Series, kept: pd.Series, warn: Callable[[str], None] | None, allow_empty: bool) -> None:
     """Warn about each article with no paragraph left; raise if no article has one, unless ``allow_empty``."""
     if kept.empty and not allow_empty:
-        raise FramingError(
-            f"no paragraphs left in the input after removing boilerplate ({len(read)} article{'' if len(read) == 1 else 's'} read)"
-        )
+        raise no_paragraphs_left(len(read))
     warn = warn or (lambda message: warnings.warn(message, FramingWarning, stacklevel=4))
     for article_id in read[~read.isin(set(kept))]:
         warn(f"{article_id}: no paragraphs left after removing boilerplate; skipped")
