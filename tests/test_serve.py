@@ -6,11 +6,7 @@ Each server is started on 127.0.0.1 and a free port inside the test, as a user s
 import json
 import os
 import re
-import signal
-import socket
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -22,16 +18,10 @@ import pytest
 from framing import config
 from framing.training.tracking import serve_command
 
-from conftest import FRAMING, run_cli
+from conftest import FRAMING, free_port, run_cli, running_server
 
 FRAMES = ["security_risk", "political_power_play", "user_privacy", "competition"]
 PENTAGON = "The Pentagon banned the app from military phones over security fears."
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
@@ -39,28 +29,8 @@ def serving(model: Path, tmp: Path, *, wait: float = 180):
     """`framing serve --model MODEL` on a free port, run from ``tmp``; yields its URL once /ping answers, then stops it."""
     port = free_port()
     args = [FRAMING, "serve", "--model", str(model), "--port", str(port), "--tracking-uri", f"sqlite:///{tmp / 'mlflow.db'}"]
-    process = subprocess.Popen(args, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/ping", timeout=2)
-                break
-            except OSError:
-                if process.poll() is not None:
-                    pytest.fail(f"framing serve exited: {process.stderr.read().decode()[-2000:]}")
-                if time.monotonic() > deadline:
-                    pytest.fail(f"framing serve did not answer within {wait:.0f} s")
-                time.sleep(0.5)
+    with running_server(args, f"http://127.0.0.1:{port}", "/ping", "framing serve", wait=wait, cwd=tmp) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def post(url: str, body: bytes | str | dict, timeout: float = 120) -> tuple[int, dict]:

@@ -7,13 +7,9 @@ PostgreSQL and the server are started inside the test, on 127.0.0.1 and free por
 import glob
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,15 +18,9 @@ import pytest
 
 from framing import config
 
-from conftest import run_cli
+from conftest import free_port, run_cli, running_server
 
 FRAMES = ["security_risk", "political_power_play", "user_privacy", "competition"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def postgres_bin() -> Path | None:
@@ -87,28 +77,8 @@ def mlflow_server(backend: str, artifacts: Path, cwd: Path, *, wait: float = 240
     args = [bin_dir / "mlflow", "server", "--backend-store-uri", backend, "--artifacts-destination", str(artifacts),
             "--serve-artifacts", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-    process = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/health", timeout=2)
-                break
-            except OSError:
-                if process.poll() is not None:
-                    pytest.fail(f"mlflow server exited: {process.stderr.read().decode()[-2000:]}")
-                if time.monotonic() > deadline:
-                    pytest.fail(f"mlflow server did not answer within {wait:.0f} s")
-                time.sleep(1)
+    with running_server(args, f"http://127.0.0.1:{port}", "/health", "mlflow server", wait=wait, poll=1, cwd=cwd, env=env) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def test_train_promote_and_load_the_champion_through_an_mlflow_server_on_postgresql(tmp_path):
