@@ -59,13 +59,6 @@ def _load(model: str, tracking_uri: str | None = None):
     return pipeline
 
 
-def _score(inputs: list[Path], model: str, skip_bad: bool, tracking_uri: str | None = None):
-    from framing.analysis.score import score_paragraphs
-
-    paragraphs = _paragraphs(inputs, skip_bad)
-    return score_paragraphs(paragraphs, _load(model, tracking_uri), progress=True)
-
-
 class Engine(str, enum.Enum):
     """Where ``score`` runs the model."""
 
@@ -74,7 +67,7 @@ class Engine(str, enum.Enum):
 
 
 def _score_on_spark(inputs: list[Path], model: str, skip_bad: bool, tracking_uri: str | None, master: str):
-    """The same rows as :func:`_score`, computed by the model's mlflow UDF on a Spark session at ``master``."""
+    """The same rows as the local engine, computed by the model's mlflow UDF on a Spark session at ``master``."""
     from framing.analysis.spark import score_with_spark
     from framing.training.tracking import describe_model
 
